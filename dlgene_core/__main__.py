@@ -1,0 +1,7 @@
+"""``python -m dlgene_core`` is the ``dlgene`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,430 @@
+"""CladeConfig: the search space and run settings of a clade, as observable traitlets.
+
+Defaults mirror the original deeplearngene ``environment.py``. Every field validates on
+assignment, so a bad value never reaches a clade, and the message names the field.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from traitlets import Bool, Dict, Float, HasTraits, Int, List, Tuple, Unicode, validate
+
+from .errors import ConfigError
+
+ALL_ACTIVATIONS = (
+    "softmax",
+    "elu",
+    "softplus",
+    "softsign",
+    "relu",
+    "tanh",
+    "sigmoid",
+    "hard_sigmoid",
+    "linear",
+    "selu",
+    "gelu",
+    "swish",
+)
+ALL_OPTIMIZERS = ("sgd", "rmsprop", "adagrad", "adadelta", "adam", "adamax", "nadam")
+ALL_REGULARIZERS = ("l1", "l2", "dropout")
+CLADE_KINDS = ("GAFC1", "GACNN1", "GARNN1")
+SELECTION_METRICS = ("val_accuracy", "val_loss")
+EXECUTORS = ("inprocess", "pool", "dask")
+RNN_CELLS = ("gru", "lstm", "simple_rnn")
+POOLINGS = ("max", "average", "none")
+PADDINGS = ("same", "valid")
+
+# Integer (low, high) ranges, inclusive, with the smallest low and largest high allowed.
+INT_RANGES: dict[str, tuple[int, int]] = {
+    "nb_layers": (1, 64),
+    "nb_units": (1, 8192),
+    "batch_size": (1, 65536),
+    "epochs": (1, 10000),
+    "conv_blocks": (1, 16),
+    "conv_filters": (1, 1024),
+    "kernel_size": (1, 64),
+    "strides": (1, 8),
+    "rnn_layers": (1, 8),
+    "rnn_units": (1, 2048),
+    "embedding_dim": (1, 1024),
+}
+FLOAT_RANGES: dict[str, tuple[float, float]] = {
+    "l1_strength": (0.0, 1.0),
+    "l2_strength": (0.0, 1.0),
+    "dropout_rate": (0.0, 0.95),
+}
+PROBABILITIES = (
+    "regularizer_chance",
+    "top_tier",
+    "random_tier",
+    "mutate_prob",
+    "batchnorm_chance",
+    "residual_chance",
+    "bidirectional_chance",
+    "conv_front_chance",
+)
+
+
+def _int_range_trait(default: tuple[int, int], help: str) -> Tuple:
+    return Tuple(Int(), Int(), default_value=default, help=help).tag(config=True)
+
+
+def _float_range_trait(default: tuple[float, float], help: str) -> Tuple:
+    return Tuple(Float(), Float(), default_value=default, help=help).tag(config=True)
+
+
+def _probability(default: float, help: str) -> Float:
+    return Float(default, help=help).tag(config=True)
+
+
+class CladeConfig(HasTraits):
+    """Search space and run settings. Edit it in place (the widgets do) or with ``updated``."""
+
+    # --- run ---------------------------------------------------------------------------
+    kind = Unicode("GAFC1", help="clade kind: " + ", ".join(CLADE_KINDS)).tag(config=True)
+    population_size = Int(50, help="models per generation").tag(config=True)
+    generations = Int(5, help="generations evolve() grows in total").tag(config=True)
+    seed = Int(0, help="every random choice flows from this seed").tag(config=True)
+    max_train_time = Float(120.0, help="seconds of training per model before it is stopped").tag(
+        config=True
+    )
+    validation_fraction = Float(0.1, help="share of the training split held out").tag(config=True)
+    selection_metric = Unicode("val_accuracy", help="metric parents are ranked on").tag(config=True)
+    deterministic = Bool(True, help="TensorFlow op determinism (repeatable on CPU)").tag(
+        config=True
+    )
+    executor = Unicode("inprocess", help="where models train: " + ", ".join(EXECUTORS)).tag(
+        config=True
+    )
+    workers = Int(0, help="worker processes for the pool executor (0: one per core)").tag(
+        config=True
+    )
+    scheduler = Unicode("", help="Dask scheduler address for the dask executor").tag(config=True)
+    retries = Int(0, help="times a model whose worker died is tried again").tag(config=True)
+    # --- data --------------------------------------------------------------------------
+    max_words = Int(10000, help="vocabulary size for text data sets").tag(config=True)
+    sequence_length = Int(200, help="token sequences are padded/truncated to this").tag(config=True)
+    # --- dense (GAFC1) genes -----------------------------------------------------------
+    lr_bins = List(
+        Tuple(Float(), Float()),
+        default_value=[(1e-3, 1e-2), (1e-2, 1e-1), (1e-1, 0.5)],
+        help="learning-rate bins: a bin is drawn uniformly, then a log-uniform rate inside it",
+    ).tag(config=True)
+    nb_layers = _int_range_trait((1, 12), "hidden dense layers (low, high)")
+    nb_units = _int_range_trait((2, 512), "units per dense layer (low, high)")
+    activations = List(Unicode(), default_value=list(ALL_ACTIVATIONS[:9])).tag(config=True)
+    final_activation = Unicode("softmax").tag(config=True)
+    optimizers = List(Unicode(), default_value=list(ALL_OPTIMIZERS)).tag(config=True)
+    batch_size = _int_range_trait((8, 512), "batch size (low, high), drawn log-uniformly")
+    epochs = _int_range_trait((2, 19), "epochs (low, high)")
+    # --- regularisation (every family) -------------------------------------------------
+    regularizer_chance = _probability(0.3, "chance that a layer carries a regularizer")
+    regularizers = Dict(
+        default_value={"l1": 0.2, "l2": 0.3, "dropout": 0.5},
+        help="regularizer kinds and their probabilities (summing to 1)",
+    ).tag(config=True)
+    l1_strength = _float_range_trait((1e-6, 1e-3), "L1 factor (low, high), log-uniform")
+    l2_strength = _float_range_trait((1e-6, 1e-2), "L2 factor (low, high), log-uniform")
+    dropout_rate = _float_range_trait((0.1, 0.5), "dropout rate (low, high)")
+    # --- GA ------------------------------------------------------------------------------
+    top_tier = _probability(0.2, "share of the best models kept as parents")
+    random_tier = _probability(0.1, "share of the other models drawn at random as parents")
+    mutate_prob = _probability(0.2, "chance that a child is mutated")
+    max_mutations = Int(2, help="most mutations applied to one child").tag(config=True)
+    # --- convolutional (GACNN1) genes ----------------------------------------------------
+    conv_blocks = _int_range_trait((1, 4), "convolution blocks (low, high)")
+    conv_filters = _int_range_trait((8, 128), "filters per block (low, high), log-uniform")
+    kernel_size = _int_range_trait((2, 7), "kernel size (low, high)")
+    strides = _int_range_trait((1, 2), "convolution stride (low, high)")
+    paddings = List(Unicode(), default_value=list(PADDINGS)).tag(config=True)
+    poolings = List(Unicode(), default_value=list(POOLINGS)).tag(config=True)
+    batchnorm_chance = _probability(0.5, "chance that a block has batch normalisation")
+    residual_chance = _probability(0.3, "chance that a block has a residual connection")
+    # --- recurrent (GARNN1) genes --------------------------------------------------------
+    rnn_layers = _int_range_trait((1, 3), "stacked recurrent layers (low, high)")
+    rnn_units = _int_range_trait((8, 256), "units per recurrent layer (low, high)")
+    rnn_cells = List(Unicode(), default_value=list(RNN_CELLS)).tag(config=True)
+    bidirectional_chance = _probability(0.3, "chance that a recurrent layer is bidirectional")
+    conv_front_chance = _probability(0.3, "chance of a 1-D convolution front end")
+    embedding_dim = _int_range_trait((16, 128), "token embedding width (low, high)")
+
+    # ------------------------------------------------------------------ validation
+    @validate("kind")
+    def _check_kind(self, proposal):
+        return _one_of("kind", proposal.value, CLADE_KINDS)
+
+    @validate("selection_metric")
+    def _check_metric(self, proposal):
+        return _one_of("selection_metric", proposal.value, SELECTION_METRICS)
+
+    @validate("executor")
+    def _check_executor(self, proposal):
+        return _one_of("executor", proposal.value, EXECUTORS)
+
+    @validate("final_activation")
+    def _check_final(self, proposal):
+        return _one_of("final_activation", proposal.value, ("softmax", "sigmoid", "linear"))
+
+    @validate("population_size")
+    def _check_population(self, proposal):
+        return _int_at_least("population_size", proposal.value, 2)
+
+    @validate("generations")
+    def _check_generations(self, proposal):
+        return _int_at_least("generations", proposal.value, 1)
+
+    @validate("max_mutations")
+    def _check_max_mutations(self, proposal):
+        return _int_at_least("max_mutations", proposal.value, 1)
+
+    @validate("workers", "retries")
+    def _check_non_negative(self, proposal):
+        return _int_at_least(proposal.trait.name, proposal.value, 0)
+
+    @validate("max_words", "sequence_length")
+    def _check_data_sizes(self, proposal):
+        return _int_at_least(proposal.trait.name, proposal.value, 2)
+
+    @validate("max_train_time")
+    def _check_time(self, proposal):
+        value = proposal.value
+        if not (math.isfinite(value) and value > 0):
+            raise ConfigError("max_train_time", value, "a finite number of seconds > 0")
+        return value
+
+    @validate("validation_fraction")
+    def _check_validation(self, proposal):
+        value = proposal.value
+        if not 0.0 < value < 0.9:
+            raise ConfigError("validation_fraction", value, "0 < fraction < 0.9")
+        return value
+
+    @validate(*PROBABILITIES)
+    def _check_probability(self, proposal):
+        value = proposal.value
+        if not 0.0 <= value <= 1.0:
+            raise ConfigError(proposal.trait.name, value, "a probability in [0, 1]")
+        return value
+
+    @validate(*INT_RANGES)
+    def _check_int_range(self, proposal):
+        name = proposal.trait.name
+        low, high = proposal.value
+        floor, ceiling = INT_RANGES[name]
+        if not floor <= low <= high <= ceiling:
+            raise ConfigError(name, (low, high), f"{floor} <= low <= high <= {ceiling}")
+        return (int(low), int(high))
+
+    @validate(*FLOAT_RANGES)
+    def _check_float_range(self, proposal):
+        name = proposal.trait.name
+        low, high = proposal.value
+        floor, ceiling = FLOAT_RANGES[name]
+        if not floor <= low <= high <= ceiling:
+            raise ConfigError(name, (low, high), f"{floor} <= low <= high <= {ceiling}")
+        return (float(low), float(high))
+
+    @validate("lr_bins")
+    def _check_lr_bins(self, proposal):
+        bins = [tuple(float(v) for v in b) for b in proposal.value]
+        if not bins:
+            raise ConfigError("lr_bins", proposal.value, "at least one (low, high) bin")
+        for low, high in bins:
+            if not 0.0 < low <= high <= 10.0:
+                raise ConfigError("lr_bins", proposal.value, "bins with 0 < low <= high <= 10")
+        return bins
+
+    @validate("activations")
+    def _check_activations(self, proposal):
+        return _subset("activations", proposal.value, ALL_ACTIVATIONS)
+
+    @validate("optimizers")
+    def _check_optimizers(self, proposal):
+        return _subset("optimizers", proposal.value, ALL_OPTIMIZERS)
+
+    @validate("rnn_cells")
+    def _check_cells(self, proposal):
+        return _subset("rnn_cells", proposal.value, RNN_CELLS)
+
+    @validate("poolings")
+    def _check_poolings(self, proposal):
+        return _subset("poolings", proposal.value, POOLINGS)
+
+    @validate("paddings")
+    def _check_paddings(self, proposal):
+        return _subset("paddings", proposal.value, PADDINGS)
+
+    @validate("regularizers")
+    def _check_regularizers(self, proposal):
+        value = dict(proposal.value)
+        allowed = f"a mapping of {list(ALL_REGULARIZERS)} to probabilities summing to 1"
+        if not value or any(k not in ALL_REGULARIZERS for k in value):
+            raise ConfigError("regularizers", value, allowed)
+        probs = {k: float(v) for k, v in value.items()}
+        if any(p < 0 for p in probs.values()) or not math.isclose(
+            sum(probs.values()), 1.0, abs_tol=1e-6
+        ):
+            raise ConfigError("regularizers", value, allowed)
+        return probs
+
+    # ------------------------------------------------------------------ conversions
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return sorted(cls.class_trait_names(config=True))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values (tuples become lists)."""
+        return {name: _jsonable(getattr(self, name)) for name in self.field_names()}
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> CladeConfig:
+        unknown = sorted(set(values) - set(cls.field_names()))
+        if unknown:
+            raise ConfigError(
+                unknown[0],
+                values[unknown[0]],
+                "one of the config fields: " + ", ".join(cls.field_names()),
+            )
+        cfg = cls()
+        with cfg.hold_trait_notifications():
+            for name, value in values.items():
+                setattr(cfg, name, _from_json(cfg, name, value))
+        return cfg
+
+    def to_json(self, path: str | os.PathLike | None = None) -> str:
+        text = json.dumps(self.to_dict(), indent=2, sort_keys=True)
+        if path is not None:
+            Path(path).write_text(text + "\n")
+        return text
+
+    @classmethod
+    def from_json(cls, text_or_path: str | os.PathLike) -> CladeConfig:
+        candidate = Path(text_or_path) if not str(text_or_path).lstrip().startswith("{") else None
+        text = candidate.read_text() if candidate is not None else str(text_or_path)
+        return cls.from_dict(json.loads(text))
+
+    def copy(self) -> CladeConfig:
+        return type(self).from_dict(self.to_dict())
+
+    def updated(self, **changes: Any) -> CladeConfig:
+        """A copy with some fields changed (the original's ``config_updates``)."""
+        values = self.to_dict()
+        values.update(changes)
+        return type(self).from_dict(values)
+
+    def update_from_strings(self, assignments: Iterable[str]) -> CladeConfig:
+        """A copy with ``key=value`` strings applied (the CLI's ``--set``); values parse as JSON."""
+        changes: dict[str, Any] = {}
+        for item in assignments:
+            key, sep, raw = item.partition("=")
+            key = key.strip()
+            if not sep or not key:
+                raise ConfigError("--set", item, "key=value, e.g. population_size=8")
+            if key not in self.field_names():
+                raise ConfigError(
+                    key, raw, "one of the config fields: " + ", ".join(self.field_names())
+                )
+            changes[key] = _parse_cli_value(self, key, raw.strip())
+        return self.updated(**changes)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CladeConfig) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        changed = {k: v for k, v in self.to_dict().items() if v != _DEFAULTS.get(k)}
+        inner = ", ".join(f"{k}={v!r}" for k, v in sorted(changed.items()))
+        return f"CladeConfig({inner})"
+
+
+def _one_of(field: str, value: object, allowed: Iterable[str]) -> str:
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise ConfigError(field, value, "one of " + ", ".join(allowed))
+    return str(value)
+
+
+def _int_at_least(field: str, value: int, minimum: int) -> int:
+    if value < minimum:
+        raise ConfigError(field, value, f"an integer >= {minimum}")
+    return value
+
+
+def _subset(field: str, values: list[str], allowed: tuple[str, ...]) -> list[str]:
+    bad = [v for v in values if v not in allowed]
+    if bad or not values:
+        raise ConfigError(field, list(values), "a non-empty subset of " + ", ".join(allowed))
+    return list(dict.fromkeys(values))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def _from_json(cfg: CladeConfig, name: str, value: Any) -> Any:
+    """Turn JSON lists back into the tuples that range traits hold."""
+    if name in INT_RANGES or name in FLOAT_RANGES:
+        if not isinstance(value, list | tuple) or len(value) != 2:
+            raise ConfigError(name, value, "a (low, high) pair")
+        return tuple(value)
+    if name == "lr_bins":
+        if not isinstance(value, list | tuple) or not all(
+            isinstance(b, list | tuple) and len(b) == 2 for b in value
+        ):
+            raise ConfigError(name, value, "a list of (low, high) pairs")
+        return [tuple(b) for b in value]
+    return value
+
+
+def _parse_cli_value(cfg: CladeConfig, key: str, raw: str) -> Any:
+    """Parse a CLI value by the field's type: JSON for numbers/lists, bare words for strings."""
+    current = getattr(cfg, key)
+    if isinstance(current, str):
+        return raw
+    if isinstance(current, tuple | list) and "," in raw and not raw.startswith("["):
+        raw = "[" + ",".join(_quote_word(p.strip()) for p in raw.split(",")) + "]"
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        if isinstance(current, bool):
+            lowered = raw.lower()
+            if lowered in ("true", "yes", "on", "1"):
+                return True
+            if lowered in ("false", "no", "off", "0"):
+                return False
+        raise ConfigError(
+            key, raw, "a JSON value matching the field, e.g. 8, 0.5, [2, 6]"
+        ) from None
+    if isinstance(current, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(key, raw, "true or false")
+        return value
+    if isinstance(current, float) and isinstance(value, int):
+        return float(value)
+    if isinstance(current, int) and isinstance(value, float):
+        if not value.is_integer():
+            raise ConfigError(key, raw, "an integer")
+        return int(value)
+    return value
+
+
+def _quote_word(word: str) -> str:
+    try:
+        json.loads(word)
+        return word
+    except json.JSONDecodeError:
+        return json.dumps(word)
+
+
+_DEFAULTS = CladeConfig().to_dict()

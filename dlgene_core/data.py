@@ -1,0 +1,424 @@
+"""Data sets: train / validation / test splits in the form a clade kind needs.
+
+A data set is named by a :class:`DataSpec` (JSON-serialisable), so worker processes and
+re-opened folders load exactly the same arrays. Forms:
+
+- ``flat``: (N, features) float32 (GAFC1).
+- ``grid``: (N, steps, channels) or (N, H, W, C) float32 (GACNN1, numeric GARNN1).
+- ``tokens``: (N, sequence_length) int32 word indices, 0 = padding (GARNN1 on text).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import DataError
+
+BUILTIN_DATASETS = ("reuters", "digits", "mnist1d", "wine")
+FORMS = ("flat", "grid", "tokens")
+SHARED_DATA_ENV = "DLGENE_DATA_DIR"  # optional folder holding reuters.npz / mnist1d.npz
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Which data set, where from, and in which form."""
+
+    name: str
+    path: str = ""
+    form: str = "flat"
+    max_words: int = 10000
+    sequence_length: int = 200
+    validation_fraction: float = 0.1
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> DataSpec:
+        return cls(**values)
+
+
+@dataclass
+class Dataset:
+    """Splits plus what a model builder needs to know about them."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    n_classes: int
+    form: str
+    class_names: list[str] = field(default_factory=list)
+    vocab_size: int = 0
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(int(d) for d in self.x_train.shape[1:])
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "form": self.form,
+            "input_shape": list(self.input_shape),
+            "n_classes": self.n_classes,
+            "train": len(self.y_train),
+            "val": len(self.y_val),
+            "test": len(self.y_test),
+        }
+
+
+# ---------------------------------------------------------------------- validation
+def check_arrays(x: Any, y: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """Validate one (x, y) pair; return float/int arrays. ``what`` names it in errors."""
+    x = np.asarray(x)
+    y = np.asarray(y)
+    if x.ndim < 2:
+        raise DataError(
+            f"{what}: x must have a sample axis and at least one feature axis, got shape {x.shape}"
+        )
+    if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+        raise DataError(f"{what}: x must be numeric, got dtype {x.dtype}")
+    if y.ndim == 2 and y.shape[1] > 1:
+        if not np.all((y == 0) | (y == 1)) or not np.all(y.sum(axis=1) == 1):
+            raise DataError(f"{what}: a 2-D y must be one-hot (one 1 per row)")
+        y = y.argmax(axis=1)
+    y = y.reshape(-1) if y.ndim == 2 and y.shape[1] == 1 else y
+    if y.ndim != 1:
+        raise DataError(f"{what}: y must be class labels of shape (N,), got shape {y.shape}")
+    if len(x) != len(y):
+        raise DataError(f"{what}: x has {len(x)} samples but y has {len(y)}")
+    if len(y) == 0:
+        raise DataError(f"{what}: no samples")
+    if np.issubdtype(x.dtype, np.floating) and not np.all(np.isfinite(x)):
+        bad = int(np.count_nonzero(~np.isfinite(x)))
+        raise DataError(f"{what}: x holds {bad} NaN or infinite values")
+    if np.issubdtype(y.dtype, np.floating):
+        if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
+            raise DataError(f"{what}: y must hold whole class labels, found non-integers")
+    elif not np.issubdtype(y.dtype, np.integer):
+        raise DataError(f"{what}: y must hold integer class labels, got dtype {y.dtype}")
+    y = y.astype(np.int64)
+    if y.min() < 0:
+        raise DataError(f"{what}: class labels must be >= 0, found {int(y.min())}")
+    return x, y
+
+
+def _check_label_range(y: np.ndarray, n_classes: int, what: str) -> None:
+    if y.max() >= n_classes:
+        raise DataError(
+            f"{what}: label {int(y.max())} is outside the training labels 0..{n_classes - 1}"
+        )
+
+
+# ---------------------------------------------------------------------- splitting
+def _split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int):
+    rng = np.random.default_rng([seed, 7919])
+    order = rng.permutation(len(y))
+    n_val = max(1, round(len(y) * fraction))
+    if n_val >= len(y):
+        raise DataError(
+            f"validation_fraction={fraction} leaves no training samples out of {len(y)}"
+        )
+    val, train = order[:n_val], order[n_val:]
+    return x[train], y[train], x[val], y[val]
+
+
+def _split_test(x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int):
+    rng = np.random.default_rng([seed, 104729])
+    order = rng.permutation(len(y))
+    n_test = max(1, round(len(y) * test_fraction))
+    test, train = order[:n_test], order[n_test:]
+    return x[train], y[train], x[test], y[test]
+
+
+def make_dataset(
+    name: str,
+    x_train,
+    y_train,
+    x_test,
+    y_test,
+    spec: DataSpec,
+    class_names: list[str] | None = None,
+    vocab_size: int = 0,
+) -> Dataset:
+    """Validate arrays, hold out validation data from train, and shape them into ``spec.form``."""
+    x_train, y_train = check_arrays(x_train, y_train, "training data")
+    x_test, y_test = check_arrays(x_test, y_test, "test data")
+    if x_train.shape[1:] != x_test.shape[1:]:
+        raise DataError(
+            f"training x has sample shape {x_train.shape[1:]} but test x has {x_test.shape[1:]}"
+        )
+    n_classes = int(max(y_train.max(), y_test.max())) + 1
+    _check_label_range(y_test, n_classes, "test data")
+    if n_classes < 2:
+        raise DataError("labels: need at least 2 classes, found 1")
+    x_tr, y_tr, x_val, y_val = _split_validation(
+        x_train, y_train, spec.validation_fraction, spec.seed
+    )
+    splits = [shape_for_form(a, spec.form, name) for a in (x_tr, x_val, x_test)]
+    return Dataset(
+        name,
+        splits[0],
+        y_tr,
+        splits[1],
+        y_val,
+        splits[2],
+        y_test,
+        n_classes,
+        spec.form,
+        list(class_names or [str(i) for i in range(n_classes)]),
+        vocab_size,
+    )
+
+
+def shape_for_form(x: np.ndarray, form: str, name: str) -> np.ndarray:
+    if form not in FORMS:
+        raise DataError(f"form {form!r} is not one of {FORMS}")
+    if form == "tokens":
+        if x.ndim != 2 or not np.issubdtype(x.dtype, np.integer):
+            raise DataError(
+                f"{name}: token form needs integer (N, steps) arrays, got {x.dtype} {x.shape}"
+            )
+        return x.astype(np.int32)
+    x = x.astype(np.float32)
+    if form == "flat":
+        return x.reshape(len(x), -1)
+    # grid: sequences (N, steps) gain a channel axis; images keep (N, H, W, C).
+    return x[..., None] if x.ndim == 2 else x
+
+
+# ---------------------------------------------------------------------- built-in sets
+def _shared_file(filename: str) -> Path | None:
+    folder = os.environ.get(SHARED_DATA_ENV)
+    if folder and (Path(folder) / filename).exists():
+        return Path(folder) / filename
+    return None
+
+
+def _load_reuters_sequences(path: str, max_words: int):
+    """Reuters in Keras' layout: split seed 113, 20% test, start 1, oov 2, index_from 3."""
+    if path:
+        p = Path(path)
+        if not p.exists():
+            raise DataError(f"reuters: no file at path {path!r}")
+        with np.load(p, allow_pickle=p.name != "reuters_flat.npz") as f:
+            if "tokens" in f:
+                tokens, offsets, labels = f["tokens"], f["offsets"], f["y"]
+                xs = np.empty(len(labels), dtype=object)
+                for i in range(len(labels)):
+                    xs[i] = tokens[offsets[i] : offsets[i + 1]].tolist()
+            elif "x" in f and "y" in f:
+                xs, labels = f["x"], f["y"]
+            else:
+                raise DataError(
+                    f"reuters: {path!r} has keys {sorted(f.keys())}; expected "
+                    "Keras' 'x' and 'y' or the flat 'tokens', 'offsets', 'y'"
+                )
+        rng = np.random.RandomState(113)
+        order = np.arange(len(xs))
+        rng.shuffle(order)
+        xs, labels = xs[order], np.asarray(labels)[order]
+        seqs = [[1] + [w + 3 if w + 3 < max_words else 2 for w in x] for x in xs]
+        n = int(len(seqs) * 0.8)
+        return seqs[:n], labels[:n], seqs[n:], labels[n:]
+    import keras  # Keras' own loader downloads once into ~/.keras/datasets
+
+    (xtr, ytr), (xte, yte) = keras.datasets.reuters.load_data(num_words=max_words)
+    return list(xtr), ytr, list(xte), yte
+
+
+def _bag_of_words(seqs: list[list[int]], max_words: int) -> np.ndarray:
+    out = np.zeros((len(seqs), max_words), dtype=np.float32)
+    for i, s in enumerate(seqs):
+        out[i, np.asarray(s, dtype=np.int64)] = 1.0
+    return out
+
+
+def _pad(seqs: list[list[int]], length: int) -> np.ndarray:
+    """Keep each sequence's last ``length`` tokens, left-padded with 0 (Keras' default)."""
+    out = np.zeros((len(seqs), length), dtype=np.int32)
+    for i, s in enumerate(seqs):
+        tail = s[-length:]
+        if tail:
+            out[i, -len(tail) :] = tail
+    return out
+
+
+REUTERS_TOPICS = [
+    "cocoa",
+    "grain",
+    "veg-oil",
+    "earn",
+    "acq",
+    "wheat",
+    "copper",
+    "housing",
+    "money-supply",
+    "coffee",
+    "sugar",
+    "trade",
+    "reserves",
+    "ship",
+    "cotton",
+    "carcass",
+    "crude",
+    "nat-gas",
+    "cpi",
+    "money-fx",
+    "interest",
+    "gnp",
+    "meal-feed",
+    "alum",
+    "oilseed",
+    "gold",
+    "tin",
+    "strategic-metal",
+    "livestock",
+    "retail",
+    "ipi",
+    "iron-steel",
+    "rubber",
+    "heat",
+    "jobs",
+    "lei",
+    "bop",
+    "zinc",
+    "orange",
+    "pet-chem",
+    "dlr",
+    "gas",
+    "silver",
+    "wpi",
+    "hog",
+    "lead",
+]
+
+
+def load_reuters(spec: DataSpec) -> Dataset:
+    path = spec.path or str(_shared_file("reuters.npz") or "")
+    xtr, ytr, xte, yte = _load_reuters_sequences(path, spec.max_words)
+    if spec.form == "tokens":
+        xtr, xte = _pad(xtr, spec.sequence_length), _pad(xte, spec.sequence_length)
+    else:
+        xtr, xte = _bag_of_words(xtr, spec.max_words), _bag_of_words(xte, spec.max_words)
+    return make_dataset(
+        "reuters", xtr, ytr, xte, yte, spec, REUTERS_TOPICS, vocab_size=spec.max_words
+    )
+
+
+def load_digits(spec: DataSpec) -> Dataset:
+    from sklearn.datasets import load_digits as sk_digits
+
+    bunch = sk_digits()
+    x = (bunch.images / 16.0).astype(np.float32)[..., None]  # (N, 8, 8, 1)
+    xtr, ytr, xte, yte = _split_test(x, bunch.target, 0.2, 0)
+    return make_dataset("digits", xtr, ytr, xte, yte, spec)
+
+
+def load_wine(spec: DataSpec) -> Dataset:
+    from sklearn.datasets import load_wine as sk_wine
+
+    bunch = sk_wine()
+    x = bunch.data.astype(np.float32)
+    xtr, ytr, xte, yte = _split_test(x, bunch.target, 0.2, 0)
+    mean, std = xtr.mean(axis=0), xtr.std(axis=0) + 1e-8
+    return make_dataset(
+        "wine", (xtr - mean) / std, ytr, (xte - mean) / std, yte, spec, list(bunch.target_names)
+    )
+
+
+def load_mnist1d(spec: DataSpec) -> Dataset:
+    """The standard MNIST-1D split (4,000 train / 1,000 test, 40 steps)."""
+    path = spec.path or str(_shared_file("mnist1d.npz") or "")
+    if path:
+        with np.load(path) as f:
+            x, y, x_test, y_test = f["x"], f["y"], f["x_test"], f["y_test"]
+    else:
+        from mnist1d.data import get_dataset_args
+        from mnist1d.data import make_dataset as make_mnist1d
+
+        d = make_mnist1d(get_dataset_args())  # offline generator, seed 42
+        x, y, x_test, y_test = d["x"], d["y"], d["x_test"], d["y_test"]
+    return make_dataset("mnist1d", x, y, x_test, y_test, spec)
+
+
+def load_arrays_file(spec: DataSpec) -> Dataset:
+    """User arrays saved by :func:`save_arrays` (keys x_train, y_train, x_test, y_test)."""
+    with np.load(spec.path) as f:
+        names = json.loads(str(f["class_names"])) if "class_names" in f else None
+        return make_dataset(
+            spec.name, f["x_train"], f["y_train"], f["x_test"], f["y_test"], spec, names
+        )
+
+
+def save_arrays(path: str | os.PathLike, x_train, y_train, x_test, y_test) -> None:
+    """Store user arrays (no pickle) so workers and re-opened folders can load them."""
+    tmp = Path(str(path) + ".tmp.npz")
+    np.savez(
+        tmp,
+        x_train=np.asarray(x_train),
+        y_train=np.asarray(y_train),
+        x_test=np.asarray(x_test),
+        y_test=np.asarray(y_test),
+    )
+    os.replace(tmp, path)
+
+
+_LOADERS = {
+    "reuters": load_reuters,
+    "digits": load_digits,
+    "mnist1d": load_mnist1d,
+    "wine": load_wine,
+}
+
+
+def load_dataset(spec: DataSpec) -> Dataset:
+    if spec.form not in FORMS:
+        raise DataError(f"data form {spec.form!r} is not one of {FORMS}")
+    if spec.name in _LOADERS:
+        return _LOADERS[spec.name](spec)
+    if spec.path:
+        return load_arrays_file(spec)
+    raise DataError(
+        f"data {spec.name!r}: not a built-in data set ({', '.join(BUILTIN_DATASETS)}) "
+        "and no arrays path given"
+    )
+
+
+_CACHE: dict[str, Dataset] = {}
+
+
+def load_dataset_cached(spec: DataSpec) -> Dataset:
+    """One load per process per spec: workers reuse the arrays across models."""
+    key = json.dumps(spec.to_dict(), sort_keys=True)
+    if key not in _CACHE:
+        _CACHE.clear()
+        _CACHE[key] = load_dataset(spec)
+    return _CACHE[key]
+
+
+def with_form(spec: DataSpec, form: str) -> DataSpec:
+    return replace(spec, form=form)
+
+
+def split_user_arrays(data: tuple, seed: int) -> tuple:
+    """(x, y) -> 80/20 train/test split; (x_train, y_train, x_test, y_test) as given."""
+    if len(data) == 2:
+        x, y = check_arrays(data[0], data[1], "data")
+        return _split_test(x, y, 0.2, seed)
+    if len(data) == 4:
+        return tuple(data)
+    raise DataError(
+        f"data arrays: expected (x, y) or (x_train, y_train, x_test, y_test), "
+        f"got a tuple of {len(data)}"
+    )

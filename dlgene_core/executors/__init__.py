@@ -1,0 +1,48 @@
+"""Where models grow: in this process, in a pool of worker processes, or on Dask.
+
+Every executor takes the same list of :class:`~dlgene_core.trainer.GrowJob` and calls back
+``on_event`` (batch / epoch / start events, for live plots) and ``on_result`` (one
+:class:`~dlgene_core.trainer.ModelResult` per model, as each finishes) in the caller's
+process; the clade writes each result to the folder as it arrives.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import Executor, InProcessExecutor
+
+
+def resolve_executor(executor: Any, config) -> Executor:
+    """An Executor from an instance, a name ('inprocess', 'pool', 'dask'), a Dask Client,
+    or None (the config's ``executor`` field, ``workers`` and ``scheduler``)."""
+    if isinstance(executor, Executor):
+        return executor
+    if executor is None:
+        executor = config.executor
+    if isinstance(executor, str):
+        if executor == "inprocess":
+            return InProcessExecutor()
+        if executor == "pool":
+            from .pool import ProcessPoolExecutor
+
+            return ProcessPoolExecutor(workers=config.workers or None, retries=config.retries)
+        if executor == "dask":
+            from .dask_executor import DaskExecutor
+
+            return DaskExecutor(address=config.scheduler or None, retries=config.retries)
+        raise ValueError(
+            f"executor {executor!r}: allowed 'inprocess', 'pool', 'dask', an "
+            "Executor or a dask.distributed.Client"
+        )
+    if type(executor).__name__ == "Client" and type(executor).__module__.startswith("distributed"):
+        from .dask_executor import DaskExecutor
+
+        return DaskExecutor(client=executor, retries=config.retries)
+    raise ValueError(
+        f"executor {executor!r}: allowed 'inprocess', 'pool', 'dask', an Executor "
+        "or a dask.distributed.Client"
+    )
+
+
+__all__ = ["Executor", "InProcessExecutor", "resolve_executor"]

@@ -1,0 +1,265 @@
+"""Grow one model: build it from its genotype, train it, evaluate it, package the result.
+
+``grow_one`` is a pure function of a :class:`GrowJob` and a data set, so the same code runs
+in the notebook's process, in a pool worker or on a Dask worker; results travel back as a
+:class:`ModelResult` (tables, arrays and the trained model's .h5 bytes).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .data import Dataset
+from .growth import Listener, MonitorGrowth
+
+PHENOTYPE_COLUMNS = (
+    "model_id",
+    "generation",
+    "kind",
+    "status",
+    "reason",
+    "train_loss",
+    "train_accuracy",
+    "val_loss",
+    "val_accuracy",
+    "test_loss",
+    "test_accuracy",
+    "n_params",
+    "train_time",
+    "epochs_run",
+    "batches_run",
+    "worker",
+)
+FINISHED_STATUSES = ("ok", "timed_out", "diverged", "failed")
+
+
+@dataclass
+class GrowJob:
+    """Everything a worker needs to grow one model (JSON-friendly)."""
+
+    model_id: str
+    generation: int
+    kind: str
+    genotype: dict[str, Any]
+    seed: int
+    config: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ModelResult:
+    model_id: str
+    phenotype: dict[str, Any]
+    batches: pd.DataFrame
+    epochs: pd.DataFrame
+    misclassified: pd.DataFrame | None = None
+    confusion: np.ndarray | None = None
+    model_h5: bytes | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return str(self.phenotype["status"])
+
+
+def model_seed(seed: int, model_id: str) -> int:
+    """A per-model training seed drawn from the clade seed and the model id."""
+    digest = np.random.default_rng([seed, *model_id.encode()]).integers(0, 2**31 - 1)
+    return int(digest)
+
+
+_DETERMINISM_ON = False
+
+
+def prepare_tensorflow(deterministic: bool, threads: int | None = None) -> None:
+    """Per-process TF set-up: op determinism and (in workers) one-thread pools."""
+    global _DETERMINISM_ON
+    import tensorflow as tf
+
+    if threads:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError:  # already initialised in this process: keep what it has
+            pass
+    if deterministic and not _DETERMINISM_ON:
+        tf.config.experimental.enable_op_determinism()
+        _DETERMINISM_ON = True
+
+
+def grow_one(
+    job: GrowJob,
+    dataset: Dataset,
+    listener: Listener | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    worker: str = "main",
+) -> ModelResult:
+    """Train and evaluate one genotype. Never raises for a bad model: it returns status."""
+    import keras
+
+    from .config import CladeConfig
+    from .families import get_family
+
+    cfg = CladeConfig.from_dict(job.config)
+    base = {
+        "model_id": job.model_id,
+        "generation": job.generation,
+        "kind": job.kind,
+        "worker": worker,
+    }
+    monitor = MonitorGrowth(job.model_id, cfg.max_train_time, listener, should_stop)
+    started = time.perf_counter()
+    try:
+        prepare_tensorflow(cfg.deterministic)
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(job.seed)
+        family = get_family(job.kind)
+        genotype, _ = family.repair(job.genotype, dataset)
+        model = family.build(genotype, dataset, cfg)
+        history_epochs = int(genotype["epochs"])
+        model.fit(
+            dataset.x_train,
+            dataset.y_train,
+            batch_size=int(genotype["batch_size"]),
+            epochs=history_epochs,
+            validation_data=(dataset.x_val, dataset.y_val),
+            callbacks=[monitor],
+            verbose=0,
+            shuffle=True,
+        )
+    except Exception as exc:  # an impossible genotype, OOM, ... : record, don't raise
+        reason = f"{type(exc).__name__}: {exc}".strip()[:500]
+        phenotype = _phenotype(base, "failed", reason, monitor, None, {}, started)
+        phenotype["traceback"] = traceback.format_exc()[-2000:]
+        return ModelResult(job.model_id, phenotype, monitor.batch_table(), monitor.epoch_table())
+    if monitor.stop_reason == "stopped":
+        phenotype = _phenotype(base, "stopped", "stopped by request", monitor, model, {}, started)
+        return ModelResult(job.model_id, phenotype, monitor.batch_table(), monitor.epoch_table())
+    train_time = time.perf_counter() - started
+    if monitor.stop_reason == "diverged" or not _finite_weights(model):
+        phenotype = _phenotype(
+            base, "diverged", "loss became NaN or infinite", monitor, model, {}, started, train_time
+        )
+        return ModelResult(
+            job.model_id,
+            phenotype,
+            monitor.batch_table(),
+            monitor.epoch_table(),
+            model_h5=_h5_bytes(model),
+        )
+    status = "timed_out" if monitor.stop_reason == "timed_out" else "ok"
+    reason = f"stopped at the {cfg.max_train_time:g} s budget" if status == "timed_out" else ""
+    probs = model.predict(
+        dataset.x_test, batch_size=max(256, int(genotype["batch_size"])), verbose=0
+    )
+    test = evaluate_predictions(
+        probs, dataset.y_test, dataset.n_classes, logits=cfg.final_activation == "linear"
+    )
+    phenotype = _phenotype(base, status, reason, monitor, model, test, started, train_time)
+    return ModelResult(
+        job.model_id,
+        phenotype,
+        monitor.batch_table(),
+        monitor.epoch_table(),
+        misclassified=test["misclassified"],
+        confusion=test["confusion"],
+        model_h5=_h5_bytes(model),
+    )
+
+
+def evaluate_predictions(
+    probs: np.ndarray, y: np.ndarray, n_classes: int, logits: bool = False
+) -> dict[str, Any]:
+    """Test loss/accuracy, misclassified samples and the confusion matrix from one predict."""
+    probs = np.asarray(probs, dtype=np.float64)
+    if logits:
+        probs = np.exp(probs - probs.max(axis=1, keepdims=True))
+        probs /= probs.sum(axis=1, keepdims=True)
+    predicted = probs.argmax(axis=1)
+    picked = np.clip(probs[np.arange(len(y)), y], 1e-7, 1.0)
+    wrong = np.flatnonzero(predicted != y)
+    confusion = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(confusion, (y, predicted), 1)
+    misclassified = pd.DataFrame(
+        {
+            "index": wrong.astype(np.int64),
+            "true": y[wrong].astype(np.int64),
+            "predicted": predicted[wrong].astype(np.int64),
+            "confidence": probs[wrong, predicted[wrong]].astype(np.float64),
+        }
+    )
+    return {
+        "test_loss": float(-np.mean(np.log(picked))),
+        "test_accuracy": float(np.mean(predicted == y)),
+        "misclassified": misclassified,
+        "confusion": confusion,
+    }
+
+
+def _finite_weights(model) -> bool:
+    return all(np.all(np.isfinite(w)) for w in model.get_weights())
+
+
+def _last(values: dict[str, list], key: str) -> float:
+    column = values.get(key) or []
+    return float(column[-1]) if column else math.nan
+
+
+def _phenotype(
+    base: dict,
+    status: str,
+    reason: str,
+    monitor: MonitorGrowth,
+    model,
+    test: dict,
+    started: float,
+    train_time: float | None = None,
+) -> dict[str, Any]:
+    epochs = monitor.epochs
+    return {
+        **base,
+        "status": status,
+        "reason": reason,
+        "train_loss": _last(epochs, "loss"),
+        "train_accuracy": _last(epochs, "accuracy"),
+        "val_loss": _last(epochs, "val_loss"),
+        "val_accuracy": _last(epochs, "val_accuracy"),
+        "test_loss": float(test.get("test_loss", math.nan)),
+        "test_accuracy": float(test.get("test_accuracy", math.nan)),
+        "n_params": int(model.count_params()) if model is not None else 0,
+        "train_time": float(
+            train_time if train_time is not None else time.perf_counter() - started
+        ),
+        "epochs_run": len(epochs["epoch"]),
+        "batches_run": len(monitor.batches["batch"]),
+    }
+
+
+def _h5_bytes(model) -> bytes:
+    """Legacy .h5 bytes of a finished model (saved once training is over: see notes)."""
+    import logging
+
+    fd, path = tempfile.mkstemp(suffix=".h5")
+    os.close(fd)
+    absl = logging.getLogger("absl")
+    level = absl.level
+    absl.setLevel(logging.ERROR)  # the "HDF5 is legacy" warning: .h5 is our chosen format
+    try:
+        model.save(path)
+        with open(path, "rb") as f:
+            return f.read()
+    finally:
+        absl.setLevel(level)
+        os.unlink(path)
