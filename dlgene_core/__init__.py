@@ -7,7 +7,7 @@ import os as _os
 
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ chatter out of CLIs
 
-from .clade import CLADE_CLASSES, GAFC1, Clade
+from .clade import CLADE_CLASSES, GACNN1, GAFC1, GARNN1, Clade
 from .config import CladeConfig
 from .data import Dataset, DataSpec, load_dataset
 from .errors import CladeStateError, ConfigError, DataError, GenotypeError
@@ -20,19 +20,11 @@ def open_clade(folder):
     return Clade.open(folder)
 
 
-def __getattr__(name):  # GACNN1 / GARNN1 live in their family modules
-    from . import clade as _clade
-    from .families import family_names
-
-    family_names()
-    if name in _clade.CLADE_CLASSES:
-        return _clade.CLADE_CLASSES[name]
-    raise AttributeError(name)
-
-
 __all__ = [
     "CLADE_CLASSES",
+    "GACNN1",
     "GAFC1",
+    "GARNN1",
     "Clade",
     "CladeConfig",
     "CladeStateError",

@@ -622,4 +622,16 @@ class GAFC1(Clade):
     kind = "GAFC1"
 
 
-CLADE_CLASSES: dict[str, type[Clade]] = {"GAFC1": GAFC1}
+class GACNN1(Clade):
+    """Convolutional clade (1-D and 2-D conv blocks, then GAFC1's dense head)."""
+
+    kind = "GACNN1"
+
+
+class GARNN1(Clade):
+    """Recurrent clade (GRU / LSTM / SimpleRNN stacks, then GAFC1's dense head)."""
+
+    kind = "GARNN1"
+
+
+CLADE_CLASSES: dict[str, type[Clade]] = {"GAFC1": GAFC1, "GACNN1": GACNN1, "GARNN1": GARNN1}
