@@ -14,13 +14,17 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from .data import Dataset
-from .growth import Listener, MonitorGrowth
+
+if TYPE_CHECKING:
+    from .growth import MonitorGrowth
+
+Listener = Callable[[dict[str, Any]], None]
 
 PHENOTYPE_COLUMNS = (
     "model_id",
@@ -111,6 +115,7 @@ def grow_one(
 
     from .config import CladeConfig
     from .families import get_family
+    from .growth import MonitorGrowth
 
     cfg = CladeConfig.from_dict(job.config)
     base = {
