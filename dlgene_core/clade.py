@@ -293,7 +293,8 @@ class Clade(HasTraits):
         jobs = self.jobs(model_ids)
         runner = resolve_executor(executor, self.config)
         owned = not _is_executor_object(executor)
-        self._stop.clear()
+        if self.status != "evolving":  # inside evolve, a stop pressed between steps holds
+            self._stop.clear()
         total = len(self.genotypes)
         self.progress = (total - len(jobs), total)
         with self._busy("growing"):
@@ -434,6 +435,14 @@ class Clade(HasTraits):
         owned = not _is_executor_object(executor)
         self._stop.clear()
         try:
+            self._evolve_loop(target, runner)
+        finally:
+            if owned:
+                runner.close()
+        return self.phenotypes
+
+    def _evolve_loop(self, target: int, runner: Any) -> None:
+        with self._busy("evolving"):
             while True:
                 if self.genotypes.empty:
                     if self.generation > 0:
@@ -446,11 +455,9 @@ class Clade(HasTraits):
                     break
                 if self.parents.empty:
                     self.select_parents()
+                if self._stop.is_set():
+                    break
                 self.breed()
-        finally:
-            if owned:
-                runner.close()
-        return self.phenotypes
 
     # ------------------------------------------------------------------ results
     def generation_phenotypes(self, generation: int | None = None) -> pd.DataFrame:
