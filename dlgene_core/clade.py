@@ -123,7 +123,7 @@ class Clade(HasTraits):
     def _make_spec(self, data: Any, data_path: str) -> DataSpec:
         cfg = self.config
         common = {
-            "form": self.family.form,
+            "form": self.family.form_for(data if isinstance(data, str) else ""),
             "max_words": cfg.max_words,
             "sequence_length": cfg.sequence_length,
             "validation_fraction": cfg.validation_fraction,
@@ -560,6 +560,10 @@ class Clade(HasTraits):
                 (self.store.path / "results" / f"{new}.{part}.parquet").write_bytes(
                     src.read_bytes()
                 )
+        for seed in (False, True):  # the trained (and untrained) models come along too
+            src = other.store.model_path(old, seed=seed)
+            if src.exists():
+                self.store.model_path(new, seed=seed).write_bytes(src.read_bytes())
 
     # ------------------------------------------------------------------ helpers
     def _finished_ids(self) -> set[str]:

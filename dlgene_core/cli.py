@@ -29,8 +29,9 @@ SHOW_COLUMNS = [
 class ProgressBar:
     """A one-line text progress bar fed by the clade's traitlets (no polling)."""
 
-    def __init__(self, clade: Clade, stream: TextIO = sys.stderr, width: int = 30):
-        self.clade, self.stream, self.width = clade, stream, width
+    def __init__(self, clade: Clade, stream: TextIO | None = None, width: int = 30):
+        # sys.stderr looked up now, not at import: it may have been redirected since
+        self.clade, self.stream, self.width = clade, stream or sys.stderr, width
         self._last = 0.0
         self.started = time.perf_counter()
         clade.observe(self._on_progress, names=["progress"])

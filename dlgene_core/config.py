@@ -39,6 +39,7 @@ EXECUTORS = ("inprocess", "pool", "dask")
 RNN_CELLS = ("gru", "lstm", "simple_rnn")
 POOLINGS = ("max", "average", "none")
 PADDINGS = ("same", "valid")
+CONV_READOUTS = ("flatten", "global_average", "global_max")
 
 # Integer (low, high) ranges, inclusive, with the smallest low and largest high allowed.
 INT_RANGES: dict[str, tuple[int, int]] = {
@@ -53,11 +54,13 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "rnn_layers": (1, 8),
     "rnn_units": (1, 2048),
     "embedding_dim": (1, 1024),
+    "head_layers": (0, 64),
 }
 FLOAT_RANGES: dict[str, tuple[float, float]] = {
     "l1_strength": (0.0, 1.0),
     "l2_strength": (0.0, 1.0),
     "dropout_rate": (0.0, 0.95),
+    "recurrent_dropout_rate": (0.0, 0.95),
 }
 PROBABILITIES = (
     "regularizer_chance",
@@ -68,6 +71,7 @@ PROBABILITIES = (
     "residual_chance",
     "bidirectional_chance",
     "conv_front_chance",
+    "recurrent_dropout_chance",
 )
 
 
@@ -146,6 +150,15 @@ class CladeConfig(HasTraits):
     poolings = List(Unicode(), default_value=list(POOLINGS)).tag(config=True)
     batchnorm_chance = _probability(0.5, "chance that a block has batch normalisation")
     residual_chance = _probability(0.3, "chance that a block has a residual connection")
+    conv_activations = List(Unicode(), default_value=["relu", "elu", "selu", "tanh", "swish"]).tag(
+        config=True
+    )
+    conv_readouts = List(
+        Unicode(),
+        default_value=list(CONV_READOUTS),
+        help="how the last feature map meets the dense head: " + ", ".join(CONV_READOUTS),
+    ).tag(config=True)
+    head_layers = _int_range_trait((0, 2), "dense head layers after a CNN / RNN body (low, high)")
     # --- recurrent (GARNN1) genes --------------------------------------------------------
     rnn_layers = _int_range_trait((1, 3), "stacked recurrent layers (low, high)")
     rnn_units = _int_range_trait((8, 256), "units per recurrent layer (low, high)")
@@ -153,6 +166,10 @@ class CladeConfig(HasTraits):
     bidirectional_chance = _probability(0.3, "chance that a recurrent layer is bidirectional")
     conv_front_chance = _probability(0.3, "chance of a 1-D convolution front end")
     embedding_dim = _int_range_trait((16, 128), "token embedding width (low, high)")
+    recurrent_dropout_chance = _probability(
+        0.1, "chance that a recurrent layer has recurrent dropout (slow: no fused kernel)"
+    )
+    recurrent_dropout_rate = _float_range_trait((0.1, 0.3), "recurrent dropout (low, high)")
 
     # ------------------------------------------------------------------ validation
     @validate("kind")
@@ -240,9 +257,13 @@ class CladeConfig(HasTraits):
                 raise ConfigError("lr_bins", proposal.value, "bins with 0 < low <= high <= 10")
         return bins
 
-    @validate("activations")
+    @validate("activations", "conv_activations")
     def _check_activations(self, proposal):
-        return _subset("activations", proposal.value, ALL_ACTIVATIONS)
+        return _subset(proposal.trait.name, proposal.value, ALL_ACTIVATIONS)
+
+    @validate("conv_readouts")
+    def _check_readouts(self, proposal):
+        return _subset("conv_readouts", proposal.value, CONV_READOUTS)
 
     @validate("optimizers")
     def _check_optimizers(self, proposal):
@@ -392,7 +413,11 @@ def _parse_cli_value(cfg: CladeConfig, key: str, raw: str) -> Any:
     current = getattr(cfg, key)
     if isinstance(current, str):
         return raw
-    if isinstance(current, tuple | list) and "," in raw and not raw.startswith("["):
+    if (
+        isinstance(current, tuple | list)
+        and not raw.startswith("[")
+        and ("," in raw or isinstance(current, list))  # a list field takes one bare word too
+    ):
         raw = "[" + ",".join(_quote_word(p.strip()) for p in raw.split(",")) + "]"
     try:
         value = json.loads(raw)

@@ -158,7 +158,8 @@ def make_dataset(
         raise DataError(
             f"training x has sample shape {x_train.shape[1:]} but test x has {x_test.shape[1:]}"
         )
-    n_classes = int(max(y_train.max(), y_test.max())) + 1
+    # classes come from the training labels (and names): a test label beyond them is an error
+    n_classes = max(int(y_train.max()) + 1, len(class_names or []))
     _check_label_range(y_test, n_classes, "test data")
     if n_classes < 2:
         raise DataError("labels: need at least 2 classes, found 1")

@@ -1,9 +1,11 @@
 """MonitorGrowth: the Keras callback that records a model's growth as it trains.
 
-Keras' batch logs are running means since the epoch began; the callback turns them back
-into each batch's own value (v_k = k*m_k - (k-1)*m_(k-1)). It stops training at the time
-budget, on a NaN/inf loss, or when asked to (the dashboard's stop button), and forwards
-each batch and epoch to an optional listener (live plots, worker queues).
+Keras' batch logs are running means since the epoch began, weighted by samples; the callback
+turns them back into each batch's own value (v_k = (N_k*m_k - N_(k-1)*m_(k-1)) / n_k, with
+N_k the samples seen after batch k and n_k the batch's size, so a short last batch is
+right). It stops training at the time budget, on a NaN/inf loss, or when asked to (the
+dashboard's stop button), and forwards each batch and epoch to an optional listener
+(live plots, worker queues).
 """
 
 from __future__ import annotations
@@ -28,8 +30,12 @@ class MonitorGrowth(keras.callbacks.Callback):
         max_train_time: float,
         listener: Listener | None = None,
         should_stop: Callable[[], bool] | None = None,
+        batch_size: int | None = None,
+        n_samples: int | None = None,
     ):
         super().__init__()
+        self.batch_size = batch_size  # None: batches weigh the same (k*m_k - (k-1)*m_(k-1))
+        self.n_samples = n_samples
         self.model_id = model_id
         self.max_train_time = max_train_time
         self.listener = listener
@@ -40,6 +46,7 @@ class MonitorGrowth(keras.callbacks.Callback):
         self._start = 0.0
         self._epoch = 0
         self._prev: dict[str, float] = {}
+        self._seen = 0
 
     # ------------------------------------------------------------------ keras hooks
     def on_train_begin(self, logs=None):
@@ -48,16 +55,27 @@ class MonitorGrowth(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
         self._prev = {"loss": 0.0, "accuracy": 0.0}
+        self._seen = 0
+
+    def _batch_size(self, batch: int) -> int:
+        """Samples in batch ``batch`` of the epoch (Keras' means are sample-weighted)."""
+        if not self.batch_size:
+            return 1
+        if self.n_samples:
+            return max(1, min(self.batch_size, self.n_samples - batch * self.batch_size))
+        return self.batch_size
 
     def on_train_batch_end(self, batch, logs=None):
         logs = logs or {}
-        k = batch + 1
+        size = self._batch_size(batch)
+        before, seen = self._seen, self._seen + size
         now = time.perf_counter() - self._start
         loss_mean = float(logs.get("loss", math.nan))
         acc_mean = float(logs.get("accuracy", math.nan))
-        loss = k * loss_mean - (k - 1) * self._prev["loss"]
-        acc = k * acc_mean - (k - 1) * self._prev["accuracy"]
+        loss = (seen * loss_mean - before * self._prev["loss"]) / size
+        acc = (seen * acc_mean - before * self._prev["accuracy"]) / size
         self._prev = {"loss": loss_mean, "accuracy": acc_mean}
+        self._seen = seen
         b = self.batches
         b["epoch"].append(self._epoch)
         b["batch"].append(batch)

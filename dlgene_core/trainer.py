@@ -133,6 +133,7 @@ def grow_one(
         family = get_family(job.kind)
         genotype, _ = family.repair(job.genotype, dataset)
         model = family.build(genotype, dataset, cfg)
+        monitor.batch_size, monitor.n_samples = int(genotype["batch_size"]), len(dataset.y_train)
         history_epochs = int(genotype["epochs"])
         model.fit(
             dataset.x_train,

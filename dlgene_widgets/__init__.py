@@ -1,0 +1,26 @@
+"""dlgene_widgets: Jupyter panels for dlgene clades, and an IPython extension.
+
+Panels observe the clade's traitlets (never poll) and act through the core's API; the core
+never imports this package. ``%load_ext dlgene_widgets`` registers the magics.
+"""
+
+from .config_editor import ConfigEditor
+from .dashboard import CladeDashboard, JobError
+from .extension import dashboard_for, load_ipython_extension, unload_ipython_extension
+from .generation_views import GenerationViews
+from .growth_plot import GrowthPlot
+from .parent_picker import ParentPicker
+from .population_table import PopulationTable
+
+__all__ = [
+    "CladeDashboard",
+    "ConfigEditor",
+    "GenerationViews",
+    "GrowthPlot",
+    "JobError",
+    "ParentPicker",
+    "PopulationTable",
+    "dashboard_for",
+    "load_ipython_extension",
+    "unload_ipython_extension",
+]

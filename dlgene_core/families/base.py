@@ -46,6 +46,10 @@ class Family:
                 return seg
         raise KeyError(name)
 
+    def form_for(self, data_name: str) -> str:
+        """The data form this family needs for a data set (a family may vary it by set)."""
+        return self.form
+
     def count_bounds(self, segment: Segment, cfg: CladeConfig) -> tuple[int, int]:
         """Allowed block counts; a family may widen them (e.g. a head with 0 layers)."""
         return segment.count_range(cfg)

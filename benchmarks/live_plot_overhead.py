@@ -1,0 +1,142 @@
+"""Kernel-side cost of a live dashboard: the same grow_models with and without one attached.
+
+Each repeat grows the same genotypes (same config and seed) in a fresh folder, once bare and
+once with a CladeDashboard (GrowthPlot, table, parent picker, views) attached; the order
+alternates so drift on a shared machine hits both sides. Without a front-end the widgets
+still serialise every update, so this measures what the kernel pays. Target: <= 3% slower.
+
+    python benchmarks/live_plot_overhead.py --quick     # ~1 minute on 2 cores
+    python benchmarks/live_plot_overhead.py --repeats 5 --population 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from dlgene_core import GAFC1, CladeConfig
+
+
+def make_config(population: int, epochs: int, batch: tuple[int, int]) -> CladeConfig:
+    return CladeConfig(population_size=population, seed=7).updated(
+        epochs=(epochs, epochs), nb_units=(16, 64), nb_layers=(1, 2), batch_size=batch
+    )
+
+
+def grow_once(
+    config: CladeConfig, folder: Path, with_dashboard: bool
+) -> tuple[float, int, int, float]:
+    """Seconds for grow_models, batches seen, live-plot flushes and the CPU seconds the
+    panels spent updating (both 0 when bare)."""
+    clade = GAFC1(config, data="digits", folder=folder)
+    clade.load_data()
+    clade.spawn()
+    dashboard = None
+    if with_dashboard:
+        from dlgene_widgets import CladeDashboard
+
+        dashboard = CladeDashboard(clade)
+    started = time.perf_counter()
+    clade.grow_models()
+    elapsed = time.perf_counter() - started
+    batches = int(clade.phenotypes["batches_run"].sum())
+    flushes, busy = 0, 0.0
+    if dashboard is not None:
+        flushes = dashboard.growth.flushes
+        busy = sum(t.busy_seconds for t in dashboard.throttles().values())
+        dashboard.close()
+    return elapsed, batches, flushes, busy
+
+
+def event_cost(folder: Path, n: int = 20_000) -> tuple[float, float]:
+    """Microseconds per batch event on the training thread, without and with a dashboard
+    (the clade's own event handling plus the listeners), from synthetic events."""
+    from dlgene_widgets import CladeDashboard
+
+    clade = GAFC1(make_config(3, 1, (16, 32)), data="digits", folder=folder)
+    event = {
+        "event": "batch",
+        "model_id": "g0-000",
+        "epoch": 0,
+        "batch": 0,
+        "loss": 1.0,
+        "accuracy": 0.5,
+        "time": 0.0,
+    }
+
+    def per_event() -> float:
+        started = time.perf_counter()
+        for i in range(n):
+            clade._on_event({**event, "batch": i})
+        return (time.perf_counter() - started) / n * 1e6
+
+    clade._on_event({"event": "start", "model_id": "g0-000"})
+    bare = min(per_event() for _ in range(3))
+    dashboard = CladeDashboard(clade)
+    with_dashboard = min(per_event() for _ in range(3))
+    dashboard.close()
+    return bare, with_dashboard
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2 repeats of 3 small models")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--population", type=int, default=6)
+    parser.add_argument("--epochs", type=int, default=3)
+    args = parser.parse_args(argv)
+    repeats, population, epochs = args.repeats, args.population, args.epochs
+    if args.quick:
+        repeats, population, epochs = 4, 3, 2
+    # Small batches mean many batch events per second: the worst case for a live plot.
+    config = make_config(population, epochs, (16, 32))
+    root = Path(tempfile.mkdtemp(prefix="dlgene-bench-"))
+    print(f"warm-up (TensorFlow import and first traces) in {root}", flush=True)
+    grow_once(config, root / "warmup", with_dashboard=True)
+    times: dict[bool, list[float]] = {False: [], True: []}
+    for repeat in range(repeats):
+        order = (False, True) if repeat % 2 == 0 else (True, False)
+        for with_dashboard in order:
+            folder = root / f"r{repeat}-{'dash' if with_dashboard else 'bare'}"
+            elapsed, batches, flushes, busy = grow_once(config, folder, with_dashboard)
+            times[with_dashboard].append(elapsed)
+            label = "dashboard" if with_dashboard else "bare     "
+            print(
+                f"repeat {repeat} {label} {elapsed:7.3f} s  {batches} batches "
+                f"({batches / elapsed:,.0f}/s)"
+                + (
+                    f"  {flushes} plot flushes, panel updates {busy * 1000:.0f} ms CPU "
+                    f"({busy / elapsed * 100:.1f}% of the grow)"
+                    if with_dashboard
+                    else ""
+                ),
+                flush=True,
+            )
+    bare_us, dash_us = event_cost(root / "events")
+    print(
+        f"per batch event on the training thread: bare {bare_us:.2f} us, "
+        f"with dashboard {dash_us:.2f} us (+{dash_us - bare_us:.2f} us)"
+    )
+    bare, dash = statistics.median(times[False]), statistics.median(times[True])
+    ratio = dash / bare
+    best = min(times[True]) / min(times[False])
+    print(
+        f"fastest bare {min(times[False]):.3f} s, fastest with dashboard "
+        f"{min(times[True]):.3f} s, ratio {best:.3f} (less sensitive to a busy machine)"
+    )
+    print(
+        f"median bare {bare:.3f} s, with dashboard {dash:.3f} s, ratio {ratio:.3f} "
+        f"({(ratio - 1) * 100:+.1f}%; target <= +3%)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

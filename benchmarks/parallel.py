@@ -1,0 +1,171 @@
+"""Serial in-process vs a 2-worker process pool vs a 2-worker Dask LocalCluster.
+
+The same fixed genotypes (models of a few seconds each on digits) grow three ways in one
+run. Worker start-up is timed apart from the generation: the fair comparison starts once
+the workers are warm, as in a session that reuses its pool. The serial baseline runs in a
+subprocess with the same single TF thread the workers use (and as a machine-default
+reference, in this process, when --with-default-threads is given).
+
+    python benchmarks/parallel.py            # 8 models
+    python benchmarks/parallel.py --quick    # 4 shorter models, a smoke check
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+from dlgene_core.config import CladeConfig
+from dlgene_core.data import DataSpec
+from dlgene_core.executors.common import ONE_THREAD_ENV
+from dlgene_core.trainer import GrowJob, ModelResult, model_seed
+
+SPEC = DataSpec(name="digits", form="flat")
+
+
+def fixed_jobs(n: int, epochs: int) -> list[GrowJob]:
+    config = CladeConfig().updated(max_train_time=120).to_dict()
+    jobs = []
+    for i in range(n):
+        units = (64, 128, 96, 32)[i % 4]
+        genotype = {
+            "optimizer": ("adam", "rmsprop")[i % 2],
+            "learning_rate": 0.003,
+            "batch_size": (16, 32)[i % 2],
+            "epochs": epochs,
+            "layers": [
+                {"units": units, "activation": "relu", "regularizer": "none", "reg_value": 0.0},
+                {"units": 32, "activation": "tanh", "regularizer": "none", "reg_value": 0.0},
+            ],
+        }
+        mid = f"b{i:02d}"
+        jobs.append(GrowJob(mid, 0, "GAFC1", genotype, model_seed(0, mid), config))
+    return jobs
+
+
+_SERIAL = r"""
+import json, os, sys, time
+os.environ.update(json.loads(sys.argv[1]))
+t0 = time.perf_counter()
+from dlgene_core.data import DataSpec, load_dataset_cached
+from dlgene_core.trainer import GrowJob, grow_one, prepare_tensorflow
+prepare_tensorflow(True, threads=1)
+payload = json.load(sys.stdin)
+dataset = load_dataset_cached(DataSpec.from_dict(payload["spec"]))
+startup = time.perf_counter() - t0
+t1 = time.perf_counter()
+train = sum(grow_one(GrowJob(**j), dataset).phenotype["train_time"] for j in payload["jobs"])
+print("RESULT" + json.dumps({"startup": startup, "wall": time.perf_counter() - t1,
+                             "train": train}))
+"""
+
+
+def serial_one_thread(jobs: list[GrowJob]) -> dict[str, float]:
+    payload = json.dumps({"spec": SPEC.to_dict(), "jobs": [j.to_dict() for j in jobs]})
+    out = subprocess.run(
+        [sys.executable, "-c", _SERIAL, json.dumps(ONE_THREAD_ENV)],
+        input=payload,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT"))
+    return json.loads(line[len("RESULT") :])
+
+
+def timed_run(executor, jobs: list[GrowJob]) -> dict[str, float]:
+    results: list[ModelResult] = []
+    events = [0]
+
+    def on_event(event):
+        events[0] += event["event"] == "batch"
+
+    started = time.perf_counter()
+    executor.run(jobs, SPEC, on_event, results.append, lambda: False)
+    wall = time.perf_counter() - started
+    bad = [r.model_id for r in results if r.status != "ok"]
+    if bad or len(results) != len(jobs):
+        raise RuntimeError(f"models not grown ok: {bad or 'missing results'}")
+    train = sum(float(r.phenotype["train_time"]) for r in results)
+    return {"wall": wall, "train": train, "batch_events": events[0]}
+
+
+def run_pool(jobs: list[GrowJob], workers: int) -> dict[str, float]:
+    from dlgene_core.executors.pool import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(workers=workers)
+    try:
+        startup = pool.wait_ready()
+        timed_run(pool, jobs[:workers])  # warm-up: load data once per worker
+        return {"startup": startup, **timed_run(pool, jobs)}
+    finally:
+        pool.close()
+
+
+def run_dask(jobs: list[GrowJob], workers: int) -> dict[str, float]:
+    from distributed import Client, LocalCluster
+
+    from dlgene_core.executors.dask_executor import DaskExecutor
+
+    t0 = time.perf_counter()
+    cluster = LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        env=dict(ONE_THREAD_ENV),
+    )
+    client = Client(cluster)
+    try:
+        client.wait_for_workers(workers)
+        executor = DaskExecutor(client=client, pin_cpus=True)  # as its own LocalCluster does
+        warm = fixed_jobs(workers, 1)
+        for j in warm:
+            j.model_id = "warm-" + j.model_id
+        timed_run(executor, warm)  # import TF and load data on every worker
+        startup = time.perf_counter() - t0
+        return {"startup": startup, **timed_run(executor, jobs)}
+    finally:
+        client.close()
+        cluster.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="4 short models (smoke check)")
+    parser.add_argument("--models", type=int, default=None, help="models per run (default 8)")
+    parser.add_argument("--epochs", type=int, default=None, help="epochs per model")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+    n = args.models or (4 if args.quick else 8)
+    epochs = args.epochs or (2 if args.quick else 5)
+    if n < 1 or epochs < 1 or args.workers < 1:
+        parser.error("--models, --epochs and --workers must be >= 1")
+    jobs = fixed_jobs(n, epochs)
+    print(f"{n} models x {epochs} epochs on digits, {args.workers} workers, {os.cpu_count()} cores")
+    rows = {
+        "serial (1 TF thread)": serial_one_thread(jobs),
+        f"pool ({args.workers} workers)": run_pool(jobs, args.workers),
+        f"dask ({args.workers} workers)": run_dask(jobs, args.workers),
+    }
+    base = rows["serial (1 TF thread)"]["wall"]
+    print(
+        f"{'executor':24} {'start-up s':>10} {'wall s':>8} {'sum train s':>11} "
+        f"{'speedup':>8} {'overhead/model s':>16}"
+    )
+    for name, row in rows.items():
+        overhead = row["wall"] - row["train"] / (args.workers if "serial" not in name else 1)
+        print(
+            f"{name:24} {row['startup']:10.1f} {row['wall']:8.1f} {row['train']:11.1f} "
+            f"{base / row['wall']:7.2f}x {overhead / n:16.3f}"
+        )
+    print("overhead/model = (wall - sum of train_time / parallel workers) / models")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Pieces shared by the worker-based executors: thread settings, event chunks, failures."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from ..trainer import PHENOTYPE_COLUMNS, GrowJob, ModelResult
+
+# Set in a worker's environment before TensorFlow initialises: one intra-op and one
+# inter-op thread per worker process (two TF pools on two busy cores collapse).
+ONE_THREAD_ENV = {
+    "TF_NUM_INTRAOP_THREADS": "1",
+    "TF_NUM_INTEROP_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+}
+
+# the growth tables' columns (as in growth.py, which imports keras: workers only)
+BATCH_COLUMNS = ("epoch", "batch", "loss", "accuracy", "time")
+EPOCH_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "time")
+
+EventSender = Callable[[list[dict[str, Any]]], None]
+
+
+class EventBuffer:
+    """Collects a worker's training events and sends them in chunks, at most one chunk per
+    ``interval`` seconds (or when ``max_events`` pile up), so a busy caller is not flooded.
+    Epoch events go out at once (they are rare and a plot wants them)."""
+
+    def __init__(self, send: EventSender, interval: float = 0.1, max_events: int = 500):
+        self.send = send
+        self.interval = interval
+        self.max_events = max_events
+        self._events: list[dict[str, Any]] = []
+        self._last = time.monotonic()
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        self._events.append(event)
+        now = time.monotonic()
+        if (
+            now - self._last >= self.interval
+            or len(self._events) >= self.max_events
+            or event.get("event") == "epoch"
+        ):
+            self.flush(now)
+
+    def flush(self, now: float | None = None) -> None:
+        if self._events:
+            chunk, self._events = self._events, []
+            self.send(chunk)
+        self._last = time.monotonic() if now is None else now
+
+
+def failed_result(job: GrowJob, reason: str, worker: str, elapsed: float = 0.0) -> ModelResult:
+    """The result of a model whose worker died or was killed: recorded as failed."""
+    phenotype: dict[str, Any] = {c: math.nan for c in PHENOTYPE_COLUMNS}
+    phenotype.update(
+        {
+            "model_id": job.model_id,
+            "generation": job.generation,
+            "kind": job.kind,
+            "status": "failed",
+            "reason": reason,
+            "n_params": 0,
+            "train_time": float(elapsed),
+            "epochs_run": 0,
+            "batches_run": 0,
+            "worker": worker,
+        }
+    )
+    return ModelResult(
+        job.model_id,
+        phenotype,
+        pd.DataFrame(columns=list(BATCH_COLUMNS)),
+        pd.DataFrame(columns=list(EPOCH_COLUMNS)),
+    )
+
+
+def hard_time_limit(job: GrowJob, factor: float, grace: float) -> float:
+    """Seconds after which a model's worker is given up on: factor x budget + grace."""
+    budget = float(job.config.get("max_train_time", 120.0))
+    return factor * budget + grace
+
+
+def check_positive(name: str, value: float, allowed: str, minimum: float = 0.0) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > minimum:
+        raise ValueError(f"{name}={value!r}: allowed {allowed}")

@@ -1,0 +1,102 @@
+"""Rate-limited flushing: cheap ``request()`` calls from any thread, at most N flushes a second.
+
+Training threads call ``request()`` on every event; it only checks a flag and, at most once
+per interval, starts a short timer thread that runs the (expensive) flush. So widget traffic
+is bounded by the rate, not by how fast batches arrive, and the training thread never waits
+on a widget update.
+
+Panels whose triggers are rare (a few per model: status, table, picker) pass
+``sync_on_main_thread=True``: a change made on the kernel's main thread (a cell calling
+``select_parents`` or ``breed``) is shown at once and leaves no timer thread behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+log = logging.getLogger("dlgene_widgets")
+
+
+class Throttle:
+    """Run ``flush`` at most ``max_rate_hz`` times a second, soon after a ``request()``."""
+
+    def __init__(
+        self,
+        flush: Callable[[], None],
+        max_rate_hz: float,
+        name: str = "flush",
+        sync_on_main_thread: bool = False,
+    ):
+        if not max_rate_hz > 0:
+            raise ValueError(f"max_rate_hz={max_rate_hz!r}; allowed: a rate > 0 (updates/s)")
+        self._flush = flush
+        self.interval = 1.0 / float(max_rate_hz)
+        self.name = name
+        self.sync_on_main_thread = sync_on_main_thread
+        self._lock = threading.Lock()
+        self._run_lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._last = -float("inf")
+        self._closed = False
+        self.flushes = 0
+        self.busy_seconds = 0.0  # CPU time spent flushing: the panel's kernel-side cost
+        self.last_error: BaseException | None = None
+
+    def request(self) -> None:
+        """Ask for a flush; returns at once (a no-op while one is already scheduled)."""
+        if self._closed:
+            return
+        if self.sync_on_main_thread and threading.current_thread() is threading.main_thread():
+            self.flush_now()
+            return
+        if self._timer is not None:
+            return
+        with self._lock:
+            if self._timer is not None or self._closed:
+                return
+            delay = max(0.0, self._last + self.interval - time.monotonic())
+            timer = threading.Timer(delay, self._run_scheduled)
+            timer.daemon = True
+            timer.name = f"dlgene-{self.name}"
+            self._timer = timer
+        timer.start()
+
+    def flush_now(self) -> None:
+        """Flush synchronously on the calling thread (tests, end of a job); a pending timer
+        is cancelled and its thread joined, so nothing is left running."""
+        with self._lock:
+            timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+            if timer is not threading.current_thread():
+                timer.join()
+        self._run()
+
+    def close(self) -> None:
+        """Cancel any pending flush; later requests are ignored."""
+        with self._lock:
+            self._closed = True
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+
+    def _run_scheduled(self) -> None:
+        with self._lock:
+            self._timer = None
+        self._run()
+
+    def _run(self) -> None:
+        with self._run_lock:
+            self._last = time.monotonic()
+            started = time.thread_time()  # CPU, not wall: waiting for the GIL is not our cost
+            try:
+                self._flush()
+            except Exception as exc:  # a timer thread has nobody to raise to: log and keep it
+                self.last_error = exc
+                log.exception("dlgene_widgets: %s failed", self.name)
+            finally:
+                self.flushes += 1
+                self.busy_seconds += time.thread_time() - started

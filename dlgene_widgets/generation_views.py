@@ -1,0 +1,243 @@
+"""GenerationViews: how the population did, generation by generation.
+
+Train/test accuracy histograms of a chosen generation (the original's headline plot), the
+best validation/test accuracy so far over generations, the confusion matrix of a chosen
+model and its lineage. Everything is read from the core, so it is rebuilt on re-open.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import threading
+
+import bqplot as bq
+import ipywidgets as widgets
+import numpy as np
+import pandas as pd
+from traitlets import Int, Unicode, observe
+
+from dlgene_core import Clade
+from dlgene_core.population import USABLE_STATUSES
+
+from ._panel import Panel
+from ._throttle import Throttle
+
+BINS = np.linspace(0.0, 1.0, 11)
+_SMALL = widgets.Layout(width="440px", height="300px")
+
+
+def accuracy_histogram(phenotypes: pd.DataFrame) -> tuple[list[str], np.ndarray]:
+    """Bin labels and a (2, bins) array of train / test accuracy counts."""
+    labels = [f"{lo:.1f}-{hi:.1f}" for lo, hi in itertools.pairwise(BINS)]
+    counts = np.zeros((2, len(labels)))
+    usable = (
+        phenotypes[phenotypes["status"].isin(USABLE_STATUSES)] if len(phenotypes) else phenotypes
+    )
+    for row, column in enumerate(("train_accuracy", "test_accuracy")):
+        if len(usable) and column in usable:
+            values = usable[column].astype(float).to_numpy()
+            counts[row], _ = np.histogram(values[np.isfinite(values)], bins=BINS)
+    return labels, counts
+
+
+def best_so_far(phenotypes: pd.DataFrame) -> pd.DataFrame:
+    """Per generation: the best validation and test accuracy seen up to it."""
+    usable = (
+        phenotypes[phenotypes["status"].isin(USABLE_STATUSES)] if len(phenotypes) else phenotypes
+    )
+    if usable.empty:
+        return pd.DataFrame(columns=["generation", "val_accuracy", "test_accuracy"])
+    per_gen = usable.groupby("generation")[["val_accuracy", "test_accuracy"]].max().sort_index()
+    return per_gen.cummax().reset_index()
+
+
+def lineage_text(ancestry: pd.DataFrame, model_id: str) -> str:
+    """The ancestry edges as an indented tree, one model per line."""
+    parents: dict[str, list[str]] = {}
+    for child, parent in zip(
+        ancestry.get("child_id", []), ancestry.get("parent_id", []), strict=True
+    ):
+        parents.setdefault(str(child), []).append(str(parent))
+    lines: list[str] = []
+
+    def walk(node: str, depth: int, seen: frozenset[str]) -> None:
+        lines.append("    " * depth + ("└─ " if depth else "") + node)
+        if node in seen:
+            return
+        for parent in parents.get(node, []):
+            walk(parent, depth + 1, seen | {node})
+
+    walk(model_id, 0, frozenset())
+    if len(lines) == 1:
+        lines.append("    (spawned: no parents)")
+    return "\n".join(lines)
+
+
+class GenerationViews(Panel):
+    """Histograms, best-so-far, confusion heatmap and lineage, from the clade's tables."""
+
+    generation = Int(0, help="generation shown in the histograms")
+    # not "model_id": that name is ipywidgets' own Widget.model_id (the comm id); a
+    # trait of that name breaks every reference to this widget in the front end.
+    shown_model = Unicode("", help="model shown in the heatmap and the lineage")
+
+    def __init__(self, clade: Clade, max_rate_hz: float = 2.0):
+        super().__init__()
+        self.clade = clade
+        self._lock = threading.RLock()
+        self._drawn_model: str | None = None
+        self.generation_picker = widgets.Dropdown(description="generation", options=[0])
+        self.model_picker = widgets.Dropdown(description="model", options=[""])
+        widgets.link((self.generation_picker, "value"), (self, "generation"))
+        widgets.link((self.model_picker, "value"), (self, "shown_model"))
+        x_bins, y_count = bq.OrdinalScale(), bq.LinearScale(min=0)
+        self.histogram = bq.Bars(
+            x=[],
+            y=[[], []],
+            scales={"x": x_bins, "y": y_count},
+            type="grouped",
+            colors=["#1f77b4", "#ff7f0e"],
+            labels=["train accuracy", "test accuracy"],
+            display_legend=True,
+        )
+        self.histogram_figure = bq.Figure(
+            marks=[self.histogram],
+            title="accuracy histogram",
+            layout=_SMALL,
+            animation_duration=0,
+            axes=[
+                bq.Axis(scale=x_bins, label="accuracy"),
+                bq.Axis(scale=y_count, orientation="vertical", label="models"),
+            ],
+        ).add_class("dlgene-histogram-fig")
+        x_gen, y_acc = bq.LinearScale(), bq.LinearScale()
+        self.best_lines = bq.Lines(
+            x=[],
+            y=[[], []],
+            scales={"x": x_gen, "y": y_acc},
+            colors=["#2ca02c", "#9467bd"],
+            labels=["best val accuracy", "best test accuracy"],
+            display_legend=True,
+            marker="circle",
+        )
+        self.best_figure = bq.Figure(
+            marks=[self.best_lines],
+            title="best so far",
+            layout=_SMALL,
+            animation_duration=0,
+            axes=[
+                bq.Axis(scale=x_gen, label="generation", tick_format="d"),
+                bq.Axis(scale=y_acc, orientation="vertical", label="accuracy"),
+            ],
+        ).add_class("dlgene-best-fig")
+        rows, columns = bq.OrdinalScale(reverse=True), bq.OrdinalScale()
+        self.heatmap = bq.GridHeatMap(
+            color=np.zeros((2, 2)),  # bqplot squeezes arrays: a 1x1 grid would be 0-d
+            scales={"row": rows, "column": columns, "color": bq.ColorScale(scheme="Blues")},
+        )
+        self.heatmap_figure = bq.Figure(
+            marks=[self.heatmap],
+            title="confusion matrix (test)",
+            layout=_SMALL,
+            animation_duration=0,
+            axes=[
+                bq.Axis(scale=columns, label="predicted"),
+                bq.Axis(scale=rows, orientation="vertical", label="true"),
+            ],
+        ).add_class("dlgene-confusion-fig")
+        self.lineage = widgets.HTML("").add_class("dlgene-lineage")
+        self.children = [
+            widgets.HBox([self.generation_picker, self.model_picker]),
+            widgets.HBox([self.histogram_figure, self.best_figure]),
+            widgets.HBox([self.heatmap_figure, self.lineage]),
+        ]
+        self.add_class("dlgene-generation-views")
+        self._throttle = Throttle(
+            self.refresh, max_rate_hz, name="generation-views", sync_on_main_thread=True
+        )
+        names = ["phenotypes", "generation"]
+        clade.observe(self._on_clade_change, names=names)
+        self.on_close(lambda: clade.unobserve(self._on_clade_change, names=names))
+        self.on_close(self._throttle.close)
+        self.refresh()
+
+    def _on_clade_change(self, _change) -> None:
+        self._throttle.request()
+
+    def refresh(self) -> None:
+        """Re-read the phenotypes: pickers, histogram and best-so-far."""
+        with self._lock:
+            phenotypes = self.clade.phenotypes
+            generations = (
+                sorted({int(g) for g in phenotypes["generation"]}) if len(phenotypes) else []
+            )
+            generations = generations or [self.clade.generation]
+            if list(self.generation_picker.options) != generations:
+                self.generation_picker.options = generations
+                self.generation_picker.value = generations[-1]
+            finished = (
+                [
+                    str(m)
+                    for m in phenotypes.loc[phenotypes["status"].isin(USABLE_STATUSES), "model_id"]
+                ]
+                if len(phenotypes)
+                else []
+            )
+            options = finished or [""]
+            if list(self.model_picker.options) != options:
+                keep = self.shown_model if self.shown_model in options else options[0]
+                self.model_picker.options = options
+                self.model_picker.value = keep
+            self._draw_histogram()
+            best = best_so_far(phenotypes)
+            with self.best_lines.hold_sync():
+                self.best_lines.x = best["generation"].to_numpy(dtype=float)
+                self.best_lines.y = [
+                    best["val_accuracy"].to_numpy(dtype=float),
+                    best["test_accuracy"].to_numpy(dtype=float),
+                ]
+            if self._drawn_model != self.shown_model:  # the confusion file is read once per model
+                self._draw_model()
+
+    @observe("generation")
+    def _on_generation(self, _change) -> None:
+        if hasattr(self, "_throttle"):
+            self._draw_histogram()
+
+    @observe("shown_model")
+    def _on_model(self, _change) -> None:
+        if hasattr(self, "_throttle"):
+            self._draw_model()
+
+    def _draw_histogram(self) -> None:
+        labels, counts = accuracy_histogram(self.clade.generation_phenotypes(self.generation))
+        with self.histogram.hold_sync():
+            self.histogram.x, self.histogram.y = labels, counts
+        self.histogram_figure.title = f"accuracy histogram, generation {self.generation}"
+
+    def _draw_model(self) -> None:
+        model_id = self._drawn_model = self.shown_model
+        if not model_id:
+            self.lineage.value = "<i>no finished model yet</i>"
+            return
+        try:
+            matrix = np.asarray(self.clade.confusion_matrix(model_id), dtype=float)
+        except (KeyError, FileNotFoundError, OSError) as exc:  # e.g. a folder from elsewhere
+            self.heatmap_figure.title = f"no confusion matrix for {model_id}: {exc}"
+            matrix = None
+        if matrix is not None and matrix.ndim == 2 and min(matrix.shape) >= 2:
+            self._draw_heatmap(model_id, matrix)
+        elif matrix is not None:
+            self.heatmap_figure.title = f"confusion matrix of {model_id}: shape {matrix.shape}"
+        tree = lineage_text(self.clade.ancestry(model_id), model_id)
+        self.lineage.value = (
+            f"<b>lineage of {html.escape(model_id)}</b><pre>{html.escape(tree)}</pre>"
+        )
+
+    def _draw_heatmap(self, model_id: str, matrix: np.ndarray) -> None:
+        with self.heatmap.hold_sync():
+            self.heatmap.color = matrix  # first: bqplot checks row/column against it
+            self.heatmap.row = np.arange(matrix.shape[0])
+            self.heatmap.column = np.arange(matrix.shape[1])
+        self.heatmap_figure.title = f"confusion matrix of {model_id} (test)"

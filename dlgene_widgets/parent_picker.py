@@ -1,0 +1,246 @@
+"""ParentPicker: choose the parents of the next generation with tier sliders or by hand.
+
+The preview asks the core who the tiers would choose (``clade.preview_parents``) so it is
+exactly what ``select_parents`` will store; "use these parents" stores the choice in the
+core and the run folder, so ``breed`` uses it and a new picker shows it again.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+
+import ipywidgets as widgets
+import pandas as pd
+from traitlets import Float, Int, List, Unicode, observe
+
+from dlgene_core import Clade
+from dlgene_core.population import rank
+
+from ._panel import Panel
+from ._throttle import Throttle
+
+TIERS, MANUAL = "tiers", "manual"
+
+
+class ParentPicker(Panel):
+    """Tier sliders with a live preview, per-model picks and a top-K-by-rank slider."""
+
+    top_tier = Float(0.2, help="share of the best models kept as parents")
+    random_tier = Float(0.1, help="share of the other models drawn at random")
+    mode = Unicode(TIERS, help="'tiers' (sliders) or 'manual' (picked models)")
+    picks = List(Unicode(), help="models picked by hand, best first")
+    ranking = List(Unicode(), help="usable models of the current generation, best first")
+    preview_ids = List(Unicode(), help="who 'use these parents' would choose now")
+    preview_error = Unicode("", help="why there is no preview (e.g. nothing grown yet)")
+    top_k = Int(0, help="the top-K slider over the ranking")
+
+    def __init__(self, clade: Clade, max_rate_hz: float = 2.0):
+        super().__init__()
+        self.clade = clade
+        self._lock = threading.RLock()
+        self._syncing = False
+        self.top_tier, self.random_tier = clade.config.top_tier, clade.config.random_tier
+        self.top_slider = widgets.FloatSlider(
+            value=self.top_tier,
+            min=0.0,
+            max=1.0,
+            step=0.05,
+            description="top tier",
+            readout_format=".2f",
+            continuous_update=True,
+        ).add_class("dlgene-top-tier")
+        self.random_slider = widgets.FloatSlider(
+            value=self.random_tier,
+            min=0.0,
+            max=1.0,
+            step=0.05,
+            description="random tier",
+            readout_format=".2f",
+            continuous_update=True,
+        ).add_class("dlgene-random-tier")
+        self.mode_buttons = widgets.ToggleButtons(
+            options=[("top + random tiers", TIERS), ("by hand", MANUAL)], value=TIERS
+        )
+        self.rank_slider = widgets.IntSlider(
+            value=0, min=0, max=0, description="top K by rank", continuous_update=True
+        ).add_class("dlgene-top-k")
+        self.checkboxes: dict[str, widgets.Checkbox] = {}
+        self.manual_box = widgets.VBox(
+            layout=widgets.Layout(max_height="260px", overflow="auto")
+        ).add_class("dlgene-manual-picks")
+        self.preview = widgets.HTML("").add_class("dlgene-parent-preview")
+        self.use_button = widgets.Button(
+            description="use these parents", button_style="success"
+        ).add_class("dlgene-btn-use-parents")
+        self.message = widgets.HTML("")
+        self.stored = widgets.HTML("").add_class("dlgene-stored-parents")
+        widgets.link((self.top_slider, "value"), (self, "top_tier"))
+        widgets.link((self.random_slider, "value"), (self, "random_tier"))
+        widgets.link((self.mode_buttons, "value"), (self, "mode"))
+        widgets.link((self.rank_slider, "value"), (self, "top_k"))
+        self.use_button.on_click(self._on_use)
+        self.children = [
+            widgets.HTML("<b>Parents</b>"),
+            self.mode_buttons,
+            self.top_slider,
+            self.random_slider,
+            self.rank_slider,
+            self.manual_box,
+            self.preview,
+            widgets.HBox([self.use_button, self.message]),
+            self.stored,
+        ]
+        self.add_class("dlgene-parent-picker")
+        self._throttle = Throttle(
+            self.refresh, max_rate_hz, name="parent-picker", sync_on_main_thread=True
+        )
+        self._names = ["phenotypes", "generation", "parents"]
+        clade.observe(self._on_clade_change, names=self._names)
+        self.on_close(lambda: clade.unobserve(self._on_clade_change, names=self._names))
+        self.on_close(self._throttle.close)
+        self.refresh()
+        self._adopt_stored()
+
+    # ------------------------------------------------------------------ core -> panel
+    def _on_clade_change(self, _change) -> None:
+        self._throttle.request()
+
+    def refresh(self) -> None:
+        """Re-rank the current generation, rebuild the picks list and the preview."""
+        with self._lock:
+            phenotypes = self.clade.generation_phenotypes()
+            metric = self.clade.config.selection_metric
+            ranked = rank(phenotypes, metric) if len(phenotypes) else pd.DataFrame()
+            ids = [str(m) for m in ranked["model_id"]] if len(ranked) else []
+            if ids != self.ranking:
+                self._rebuild_checkboxes(ranked, metric)
+                self.ranking = ids
+                self.rank_slider.max = len(ids)
+                self.picks = [m for m in self.picks if m in ids]
+            self._update_preview()
+            self._show_stored()
+
+    def _rebuild_checkboxes(self, ranked: pd.DataFrame, metric: str) -> None:
+        """One checkbox per ranked model; existing ones are reused (a finished model during
+        training re-ranks the list, and 200 new widgets each time would flood the front-end)."""
+        old = self.checkboxes
+        self.checkboxes = {}
+        for position, row in enumerate(ranked.itertuples(index=False), start=1):
+            model_id = str(row.model_id)
+            label = f"{position}. {model_id} ({metric} {getattr(row, metric):.4f})"
+            box = old.pop(model_id, None)
+            if box is None:
+                box = widgets.Checkbox(
+                    value=model_id in self.picks,
+                    indent=False,
+                    layout=widgets.Layout(width="auto"),
+                ).add_class(f"dlgene-pick-{model_id}")
+                box.observe(self._on_checkbox, names="value")
+            box.description = label
+            self.checkboxes[model_id] = box
+        self.manual_box.children = list(self.checkboxes.values())
+        for box in old.values():
+            box.close()
+
+    def _adopt_stored(self) -> None:
+        parents = self.clade.parents
+        if len(parents) and set(parents["reason"]) == {"manual"}:
+            self.picks = [str(m) for m in parents["model_id"]]
+            self.mode = MANUAL
+
+    def _show_stored(self) -> None:
+        parents = self.clade.parents
+        if parents.empty:
+            text = f"no parents stored for generation {self.clade.generation} yet"
+        else:
+            text = (
+                f"stored parents of generation {int(parents['generation'].iloc[0])}: "
+                + ", ".join(
+                    f"{m} ({r})"
+                    for m, r in zip(parents["model_id"], parents["reason"], strict=True)
+                )
+            )
+        self.stored.value = f"<i>{html.escape(text)}</i>"
+
+    # ------------------------------------------------------------------ panel state
+    @observe("top_tier", "random_tier")
+    def _on_tiers(self, _change) -> None:
+        if not hasattr(self, "_throttle"):
+            return
+        self.mode = TIERS
+        self._update_preview()
+
+    @observe("top_k")
+    def _on_top_k(self, change) -> None:
+        if not hasattr(self, "_throttle") or self._syncing:
+            return
+        self.picks = self.ranking[: change["new"]]
+        self.mode = MANUAL
+
+    def _on_checkbox(self, change) -> None:
+        if self._syncing:
+            return
+        picked = {m for m, box in self.checkboxes.items() if box.value}
+        self.picks = [m for m in self.ranking if m in picked]
+        self.mode = MANUAL
+
+    @observe("picks")
+    def _on_picks(self, change) -> None:
+        if not hasattr(self, "_throttle"):
+            return
+        self._syncing = True
+        try:
+            for model_id, box in self.checkboxes.items():
+                box.value = model_id in change["new"]
+        finally:
+            self._syncing = False
+        self._update_preview()
+
+    @observe("mode")
+    def _on_mode(self, _change) -> None:
+        if hasattr(self, "_throttle"):
+            self._update_preview()
+
+    def _update_preview(self) -> None:
+        if self.mode == MANUAL:
+            self.preview_ids, self.preview_error = list(self.picks), ""
+            reason = "picked by hand" if self.picks else "pick at least one model"
+        else:
+            try:
+                chosen = self.clade.preview_parents(self.top_tier, self.random_tier)
+            except (ValueError, RuntimeError) as exc:  # nothing grown yet: say so
+                self.preview_ids, self.preview_error = [], str(exc)
+                self.preview.value = f"<span style='color:#b00020'>{html.escape(str(exc))}</span>"
+                return
+            self.preview_ids, self.preview_error = [str(m) for m in chosen["model_id"]], ""
+            reason = ", ".join(
+                f"{m} ({r})" for m, r in zip(chosen["model_id"], chosen["reason"], strict=True)
+            )
+            reason = f"top {self.top_tier:.2f} + random {self.random_tier:.2f}: {reason}"
+        ids = ", ".join(self.preview_ids) if self.mode == MANUAL else ""
+        text = f"would choose {len(self.preview_ids)}: {reason}" + (f" — {ids}" if ids else "")
+        self.preview.value = html.escape(text)
+
+    # ------------------------------------------------------------------ panel -> core
+    def use_parents(self) -> pd.DataFrame:
+        """Store the previewed choice in the core (and the run folder); ``breed`` uses it."""
+        if self.mode == MANUAL:
+            if not self.picks:
+                raise ValueError("use_parents: no models picked; allowed: at least one model id")
+            chosen = self.clade.select_parents(model_ids=list(self.picks))
+        else:
+            chosen = self.clade.select_parents(top_tier=self.top_tier, random_tier=self.random_tier)
+        self._show_stored()
+        return chosen
+
+    def _on_use(self, _button) -> None:
+        try:
+            chosen = self.use_parents()
+        except Exception as exc:  # shown beside the button: the user must see why
+            self.message.value = (
+                f"<span style='color:#b00020'>{html.escape(type(exc).__name__)}: "
+                f"{html.escape(str(exc))}</span>"
+            )
+            return
+        self.message.value = f"stored {len(chosen)} parents"

@@ -1,0 +1,404 @@
+"""Fixtures for the real-browser tests: Voila / JupyterLab on 127.0.0.1 and headless Chromium.
+
+The recipe follows ../shared/notes/browser-testing.md (measured on these machines):
+Debian's /usr/bin/chromium driven by Playwright-Python (never ``playwright install``),
+servers bound to the loopback interface, waiting on the dashboard's CSS classes
+(docs/ARCHITECTURE.md), DOM clicks for buttons and the keyboard for sliders.
+
+Every process started here is stopped in the fixture's teardown, kernels included (they run
+in their own sessions, so they are found as children of the server and ended by pid).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .app_notebook import write_app_notebook
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path(os.environ.get("DLGENE_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+LOOPBACK = "127.0.0.1"
+LOCAL_PREFIXES = (f"http://{LOOPBACK}:", f"ws://{LOOPBACK}:", "data:", "blob:", "about:")
+# Voila's own page templates (lab and classic) link Font Awesome from jsdelivr. That is
+# Voila's, not dlgene's; the audit lists it as known and the browser never fetches it.
+VOILA_TEMPLATE_CDN = ("https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@",)
+SCREENSHOTS = REPO / "docs" / "screenshots"
+
+
+def _missing(reason: str) -> None:
+    """Skip on a developer machine; fail in CI, where the browser stack must be present."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set, so this is a failure, not a skip)")
+    pytest.skip(reason)
+
+
+def chromium_version() -> str:
+    out = subprocess.run(
+        [str(CHROMIUM), "--version"], capture_output=True, text=True, timeout=30, check=False
+    )
+    return out.stdout.strip() or out.stderr.strip()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if CHROMIUM.exists():
+        return f"chromium: {chromium_version()} ({CHROMIUM})"
+    return f"chromium: not found at {CHROMIUM}"
+
+
+# ---------------------------------------------------------------------------- processes
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+def _tail(path: Path, n: int = 4000) -> str:
+    try:
+        return path.read_text(errors="replace")[-n:]
+    except OSError:
+        return ""
+
+
+@dataclass
+class Server:
+    """A server process bound to 127.0.0.1 and the page a browser opens on it."""
+
+    name: str
+    proc: subprocess.Popen
+    port: int
+    url: str
+    log: Path
+    root: Path
+
+    def log_tail(self) -> str:
+        return _tail(self.log)
+
+
+def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{_tail(log)}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status < 500:
+                    return
+        except urllib.error.HTTPError as exc:  # e.g. 403 before a token: it is up
+            if exc.code < 500:
+                return
+            last = str(exc)
+        except (urllib.error.URLError, OSError) as exc:
+            last = str(exc)
+        time.sleep(0.3)
+    raise RuntimeError(f"server at {url} not up after {timeout:.0f} s ({last}):\n{_tail(log)}")
+
+
+def stop_process_tree(proc: subprocess.Popen, grace: float = 10.0) -> None:
+    """SIGTERM the server (it shuts its kernels down), then end any leftover child by pid."""
+    import psutil
+
+    try:
+        children = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        children = []
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+    _gone, alive = psutil.wait_procs(children, timeout=5)
+    for child in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
+    psutil.wait_procs(alive, timeout=5)
+
+
+@contextlib.contextmanager
+def run_server(
+    name: str, cmd: list[str], cwd: Path, env: dict[str, str], probe: str, timeout: float
+) -> Iterator[tuple[subprocess.Popen, Path]]:
+    log = cwd / f"{name}-server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        _wait_http(probe, proc, log, timeout)
+        yield proc, log
+    finally:
+        stop_process_tree(proc)
+
+
+def server_env(root: Path) -> dict[str, str]:
+    """Isolated Jupyter dirs (no user settings or workspaces leak in) and the data folder."""
+    env = dict(os.environ)
+    jupyter = root / ".jupyter-home"
+    env.update(
+        JUPYTER_CONFIG_DIR=str(jupyter / "config"),
+        JUPYTER_RUNTIME_DIR=str(jupyter / "runtime"),
+        JUPYTERLAB_SETTINGS_DIR=str(jupyter / "lab-settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(jupyter / "lab-workspaces"),
+        TF_CPP_MIN_LOG_LEVEL="2",
+        PYTHONPATH=os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+    )
+    shared = REPO.parent / "shared" / "data"
+    if "DLGENE_DATA_DIR" not in env and shared.exists():
+        env["DLGENE_DATA_DIR"] = str(shared)
+    return env
+
+
+def start_voila(notebook: Path, root: Path) -> contextlib.AbstractContextManager:
+    port = free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "voila",
+        str(notebook),
+        "--no-browser",
+        f"--port={port}",
+        f"--Voila.ip={LOOPBACK}",
+        "--VoilaConfiguration.show_tracebacks=True",
+    ]
+    url = f"http://{LOOPBACK}:{port}/"
+    return _served("voila", cmd, root, url, f"{url}api/kernels", port, timeout=90)
+
+
+def start_lab(notebook: Path, root: Path) -> contextlib.AbstractContextManager:
+    port = free_port()
+    token = secrets.token_hex(16)
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--allow-root",
+        f"--ServerApp.ip={LOOPBACK}",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--ServerApp.root_dir={root}",
+        f"--IdentityProvider.token={token}",
+        "--LabApp.expose_app_in_browser=True",
+        "--LabApp.extension_manager=readonly",
+        "--LabApp.news_url=",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
+    base = f"http://{LOOPBACK}:{port}/"
+    url = f"{base}lab/tree/{notebook.relative_to(root).as_posix()}?token={token}"
+    return _served("lab", cmd, root, url, f"{base}api/status?token={token}", port, timeout=120)
+
+
+@contextlib.contextmanager
+def _served(
+    name: str, cmd: list[str], root: Path, url: str, probe: str, port: int, timeout: float
+) -> Iterator[Server]:
+    with run_server(name, cmd, root, server_env(root), probe, timeout) as (proc, log):
+        yield Server(name=name, proc=proc, port=port, url=url, log=log, root=root)
+
+
+# ---------------------------------------------------------------------------- browser
+@pytest.fixture(scope="session")
+def chromium(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A headless Debian Chromium driven by Playwright (skips, or fails under CI, if absent)."""
+    if not CHROMIUM.exists():
+        _missing(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("playwright (Python) is not installed; pip install playwright==1.65.2")
+    version = chromium_version()
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"browser tests use {version} at {CHROMIUM}")
+    print(f"chromium --version: {version}")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@dataclass
+class Requests:
+    """Every request the page made (for the loopback-only audit)."""
+
+    urls: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    websockets: list[str] = field(default_factory=list)
+
+    def external(self) -> list[str]:
+        seen = [*self.urls, *self.websockets]
+        return sorted({u for u in seen if not u.startswith(LOCAL_PREFIXES)})
+
+
+@dataclass
+class App:
+    """One dashboard page in a browser, with the kernel-side event log the notebook writes."""
+
+    frontend: str
+    server: Server
+    page: Any
+    events_path: Path
+    run_dir: Path
+    requests: Requests
+    console: list[str]
+
+    # -- kernel-side state (JSON lines the app notebook appends) -------------------
+    def events(self, kind: str | None = None) -> list[dict[str, Any]]:
+        if not self.events_path.exists():
+            return []
+        rows = []
+        for line in self.events_path.read_text().splitlines():
+            with contextlib.suppress(json.JSONDecodeError):
+                rows.append(json.loads(line))
+        return [r for r in rows if kind is None or r["kind"] == kind]
+
+    def wait_event(
+        self,
+        predicate: Callable[[dict[str, Any]], bool],
+        timeout: float,
+        what: str,
+        after: int = 0,
+    ) -> dict[str, Any]:
+        """The first event (from index ``after``) matching ``predicate``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for row in self.events()[after:]:
+                if predicate(row):
+                    return row
+            time.sleep(0.2)
+        raise AssertionError(
+            f"{self.frontend}: no kernel event {what} within {timeout:.0f} s; last events: "
+            f"{self.events()[-8:]}\nserver log:\n{self.server.log_tail()[-2000:]}"
+        )
+
+    # -- page helpers ------------------------------------------------------------------
+    def click(self, selector: str) -> None:
+        """A DOM click: Playwright's stability check stalls while charts redraw (notes, D)."""
+        handle = self.page.wait_for_selector(selector, state="attached", timeout=30_000)
+        handle.evaluate("el => el.click()")
+
+    def text(self, selector: str) -> str:
+        return str(self.page.eval_on_selector(selector, "el => el.innerText"))
+
+    def diagnose(self) -> str:
+        """What to read when a wait fails: page text, console, kernel events, server log."""
+        try:
+            body = str(self.page.evaluate("() => document.body.innerText"))[-3000:]
+        except Exception as exc:  # the page itself may be gone
+            body = f"<no page text: {exc}>"
+        return (
+            f"--- {self.frontend} page text (tail) ---\n{body}\n"
+            f"--- console (tail) ---\n" + "\n".join(self.console[-30:]) + "\n"
+            f"--- kernel events (tail) ---\n{self.events()[-10:]}\n"
+            f"--- server log (tail) ---\n{self.server.log_tail()[-3000:]}"
+        )
+
+    def wait_for(self, selector: str, timeout: float = 60, state: str = "attached") -> Any:
+        try:
+            return self.page.wait_for_selector(selector, state=state, timeout=timeout * 1000)
+        except Exception as exc:
+            raise AssertionError(
+                f"{selector} not {state} after {timeout} s\n{self.diagnose()}"
+            ) from exc
+
+    def screenshot(self, name: str) -> Path | None:
+        if os.environ.get("DLGENE_WRITE_SCREENSHOTS") != "1":
+            return None
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        target = SCREENSHOTS / name
+        self.page.locator(".dlgene-dashboard").first.screenshot(path=str(target), timeout=30_000)
+        return target
+
+
+def _open_voila(page: Any, server: Server) -> None:
+    page.goto(server.url, timeout=120_000, wait_until="domcontentloaded")
+
+
+LAB_READY = """async () => {
+    const timeout = new Promise((_, reject) =>
+        setTimeout(() => reject(new Error('JupyterLab did not start in 120 s')), 120000));
+    await Promise.race([
+        Promise.all([window.jupyterapp.started, window.jupyterapp.restored]), timeout]);
+    return true;
+}"""
+LAB_KERNEL_IDLE = """() => {
+    const w = window.jupyterapp.shell.currentWidget;
+    const k = w && w.sessionContext && w.sessionContext.session
+        && w.sessionContext.session.kernel;
+    return !!k && k.status === 'idle';
+}"""
+
+
+def _open_lab(page: Any, server: Server) -> None:
+    page.goto(server.url, timeout=120_000, wait_until="domcontentloaded")
+    page.wait_for_function("() => !!window.jupyterapp", timeout=120_000)
+    page.evaluate(LAB_READY)
+    page.wait_for_function(LAB_KERNEL_IDLE, timeout=120_000, polling=250)
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+
+@pytest.fixture(scope="module", params=["voila", "lab"])
+def app(
+    request: pytest.FixtureRequest, chromium: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[App]:
+    """The dashboard notebook served by Voila or JupyterLab and opened in Chromium.
+
+    Module-scoped and parametrized, so pytest runs every test of the module against Voila,
+    stops that server, then does the same against JupyterLab: one server and one kernel at
+    a time on the 2-core machine.
+    """
+    frontend: str = request.param
+    root = tmp_path_factory.mktemp(f"browser-{frontend}")
+    events = root / "events.jsonl"
+    run_dir = root / "runs" / "browser-clade"
+    notebook = write_app_notebook(root / "dashboard_app.ipynb", events, run_dir)
+    start = start_voila if frontend == "voila" else start_lab
+    with start(notebook, root) as server:
+        context = chromium.new_context(viewport={"width": 1400, "height": 1600})
+        requests = Requests()
+        console: list[str] = []
+        context.on("request", lambda r: requests.urls.append(r.url))
+        # Nothing may leave the machine: every non-loopback request is aborted (and audited).
+        context.route(lambda url: not url.startswith(LOCAL_PREFIXES), lambda r: r.abort())
+        context.on("requestfailed", lambda r: requests.failed.append(r.url))
+        page = context.new_page()
+        page.on("websocket", lambda ws: requests.websockets.append(ws.url))
+        page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+        page.set_default_timeout(60_000)
+        try:
+            (_open_voila if frontend == "voila" else _open_lab)(page, server)
+            yield App(frontend, server, page, events, run_dir, requests, console)
+        finally:
+            context.close()
+    shutil.rmtree(root / ".jupyter-home", ignore_errors=True)

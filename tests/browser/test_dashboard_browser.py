@@ -1,0 +1,215 @@
+"""The dashboard in a real browser (headless Chromium) under Voila and JupyterLab.
+
+The module-scoped ``app`` fixture (conftest.py) serves tests/browser/app_notebook.py's
+notebook and opens it; the tests below run in order against one page per front end:
+render -> spawn + grow (live curves, table rows) -> top-tier slider (preview text and the
+kernel's selection) -> evolve N then stop -> screenshot -> network audit.
+Assertions are on text and on kernel-side state (events.jsonl, the run folder), never pixels.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import warnings
+
+import pandas as pd
+import pytest
+
+from .conftest import VOILA_TEMPLATE_CDN, App
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
+
+POPULATION = 4  # app_notebook.py's population_size
+FINISHED = ("ok", "timed_out", "diverged", "failed")
+
+CURVE_POINTS = """() => {
+    const paths = document.querySelectorAll('.dlgene-growth-fig svg path.line');
+    let longest = 0;
+    for (const p of paths) {
+        const d = p.getAttribute('d') || '';
+        const points = (d.match(/[ML]/g) || []).length;
+        if (points > longest) longest = points;
+    }
+    return longest;
+}"""
+TABLE_IDS = """() => Array.from(
+    document.querySelectorAll('.dlgene-population-table tr[data-model-id]')
+).map(tr => tr.getAttribute('data-model-id'))"""
+
+
+def _status(app: App) -> str:
+    return app.text(".dlgene-status")
+
+
+def test_dashboard_renders(app: App) -> None:
+    page = app.page
+    app.wait_for(".dlgene-dashboard", timeout=120)
+    app.wait_event(lambda e: e["kind"] == "ready", 60, "'ready'")
+    for css in ("spawn", "grow", "select", "breed", "evolve", "stop"):
+        app.wait_for(f".dlgene-btn-{css}")
+    for css in (
+        ".dlgene-status",
+        ".dlgene-population-table",
+        ".dlgene-growth-fig",
+        ".dlgene-parent-picker",
+        ".dlgene-top-tier .noUi-handle",
+        ".dlgene-parent-preview",
+        ".dlgene-evolve-n",
+        ".dlgene-config-editor",
+        ".dlgene-generation-views",
+    ):
+        app.wait_for(css)
+    assert page.locator(".jp-OutputArea-output pre").filter(has_text="Traceback").count() == 0
+
+
+def test_spawn_and_grow_show_live_curves_and_rows(app: App) -> None:
+    page = app.page
+    n_events = len(app.events())
+    app.click(".dlgene-btn-spawn")
+    app.wait_event(
+        lambda e: e["kind"] == "message" and "spawned" in e["value"], 60, "spawned", n_events
+    )
+    page.wait_for_function(
+        f"() => ({TABLE_IDS})().length === {POPULATION}", timeout=30_000, polling=200
+    )
+    n_events = len(app.events())
+    app.click(".dlgene-btn-grow")
+    # Live: while the kernel is still growing, the figure already has curve points.
+    longest_live, deadline = 0, time.monotonic() + 90
+    done = False
+    while time.monotonic() < deadline and not done:
+        points = int(page.evaluate(CURVE_POINTS))
+        growing = any(
+            e["kind"] == "status" and e["value"] == "growing" for e in app.events()[n_events:]
+        )
+        finished = [e for e in app.events()[n_events:] if e["kind"] == "progress"]
+        done = bool(finished) and finished[-1]["value"][0] == POPULATION
+        if growing and not done:
+            longest_live = max(longest_live, points)
+        time.sleep(0.15)
+    assert done, f"grow did not finish: {app.events()[-5:]}"
+    assert longest_live >= 2, "no live curve points were drawn while models were growing"
+    app.wait_event(
+        lambda e: e["kind"] == "status" and e["value"] == "idle", 30, "idle after grow", n_events
+    )
+    page.wait_for_function(
+        f"() => ({TABLE_IDS})().length === {POPULATION}", timeout=30_000, polling=200
+    )
+    assert int(page.evaluate(CURVE_POINTS)) >= 2
+    table = app.text(".dlgene-population-table")
+    assert "ok" in table, table[:500]
+    phenotypes = pd.read_parquet(app.run_dir / "phenotypes.parquet")
+    assert len(phenotypes) == POPULATION
+    assert sorted(page.evaluate(TABLE_IDS)) == sorted(phenotypes["model_id"])
+
+
+def _preview_ids(text: str) -> list[str]:
+    return sorted(set(re.findall(r"g\d+-\d{3}", text)))
+
+
+def test_top_tier_slider_changes_preview_and_kernel_selection(app: App) -> None:
+    page = app.page
+    preview_before = app.text(".dlgene-parent-preview")
+    n_events = len(app.events())
+    handle = ".dlgene-top-tier .noUi-handle"
+    page.focus(handle)
+    for _ in range(40):  # up to the whole population, whatever the slider's step
+        page.keyboard.press("ArrowRight")
+        if len(_preview_ids(app.text(".dlgene-parent-preview"))) >= 3:
+            break
+        time.sleep(0.1)
+    page.wait_for_function(
+        "before => document.querySelector('.dlgene-parent-preview').innerText !== before",
+        arg=preview_before,
+        timeout=15_000,
+    )
+    slider_event = app.wait_event(
+        lambda e: e["kind"] == "widget" and e["css"] == "dlgene-top-tier",
+        15,
+        "top-tier slider value",
+        n_events,
+    )
+    assert float(slider_event["value"]) > 0.25
+    preview = _preview_ids(app.text(".dlgene-parent-preview"))
+    assert len(preview) > len(_preview_ids(preview_before)), preview
+    # The choice reaches the clade: the picker selects (live, or on "use these parents").
+    if not any(e["kind"] == "parents" and e["value"] for e in app.events()[n_events:]):
+        app.click(".dlgene-btn-use-parents")
+    parents = app.wait_event(
+        lambda e: e["kind"] == "parents" and bool(e["value"]), 30, "parents", n_events
+    )
+    assert sorted(parents["value"]) == preview
+    selections = pd.read_parquet(app.run_dir / "selections.parquet")
+    assert sorted(selections["model_id"]) == preview
+
+
+def test_stop_ends_evolve_and_keeps_finished_models(app: App) -> None:
+    page = app.page
+    field = page.locator(".dlgene-evolve-n input").first
+    field.fill("6")
+    field.press("Enter")
+    field.press("Tab")
+    n_events = len(app.events())
+    app.click(".dlgene-btn-evolve")
+    # Let at least one model of generation 1 finish, then press stop.
+    app.wait_event(
+        lambda e: e["kind"] == "generation" and e["value"] >= 1, 60, "generation 1", n_events
+    )
+    bred_at = next(
+        i
+        for i, e in enumerate(app.events())
+        if i >= n_events and e["kind"] == "generation" and e["value"] >= 1
+    )
+    app.wait_event(
+        lambda e: e["kind"] == "progress" and e["value"][0] >= 1,
+        90,
+        "a finished model in generation 1",
+        bred_at,
+    )
+    app.click(".dlgene-btn-stop")
+    stopped = app.wait_event(
+        lambda e: e["kind"] == "message" and "stopped" in e["value"], 60, "stopped", n_events
+    )
+    app.wait_event(
+        lambda e: e["kind"] == "status" and e["value"] == "idle", 60, "idle after stop", n_events
+    )
+    page.wait_for_function(
+        "() => /stop/i.test(document.querySelector('.dlgene-status').innerText)",
+        timeout=30_000,
+        polling=200,
+    )
+    generations = [e["value"] for e in app.events() if e["kind"] == "generation"]
+    assert max(generations) < 6 - 1, f"evolve ran to the end before stop: {generations}"
+    phenotypes = pd.read_parquet(app.run_dir / "phenotypes.parquet")
+    assert set(phenotypes["status"]) <= set(FINISHED), phenotypes["status"].tolist()
+    assert len(phenotypes) >= POPULATION + 1
+    for model_id in phenotypes["model_id"]:
+        assert (app.run_dir / "growth" / f"{model_id}.batches.parquet").exists()
+    last = max(generations)
+    n_last = int((phenotypes["generation"] == last).sum())
+    assert f"{n_last}/{POPULATION}" in stopped["value"], stopped
+    assert "stop" in _status(app).lower()
+
+
+def test_screenshot(app: App) -> None:
+    name = "dashboard-voila.png" if app.frontend == "voila" else "dashboard-lab.png"
+    path = app.screenshot(name)
+    if path is None:
+        pytest.skip("set DLGENE_WRITE_SCREENSHOTS=1 to write docs/screenshots/" + name)
+    assert path.stat().st_size > 10_000
+
+
+def test_no_request_leaves_loopback(app: App) -> None:
+    """Every request the page made went to 127.0.0.1 (non-loopback ones are aborted by the
+    fixture, so this lists what the page *tried*); only Voila's template CDN is known."""
+    assert app.requests.urls, "no requests were recorded"
+    external = app.requests.external()
+    known = [u for u in external if app.frontend == "voila" and u.startswith(VOILA_TEMPLATE_CDN)]
+    assert [u for u in external if u not in known] == []
+    if known:
+        warnings.warn(
+            f"Voila's page template tried to load {len(known)} stylesheet(s) from a CDN "
+            f"(aborted): {known}",
+            stacklevel=1,
+        )

@@ -1,0 +1,104 @@
+"""Helpers shared by the executor tests: fixed tiny jobs, an event/result recorder and a
+one-thread in-process reference run in a subprocess (the TF thread count changes results)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter, defaultdict
+from typing import Any
+
+from dlgene_core.config import CladeConfig
+from dlgene_core.data import DataSpec
+from dlgene_core.trainer import GrowJob, ModelResult, model_seed
+
+WINE = DataSpec(name="wine", form="flat")
+
+
+def tiny_jobs(
+    n: int,
+    epochs: int = 3,
+    batch_size: int = 16,
+    units: int = 16,
+    max_train_time: float = 60.0,
+    prefix: str = "m",
+    generation: int = 0,
+) -> list[GrowJob]:
+    config = CladeConfig().updated(max_train_time=max_train_time).to_dict()
+    genotype = {
+        "optimizer": "adam",
+        "learning_rate": 0.01,
+        "batch_size": batch_size,
+        "epochs": epochs,
+        "layers": [{"units": units, "activation": "relu", "regularizer": "none", "reg_value": 0.0}],
+    }
+    return [
+        GrowJob(
+            model_id=f"{prefix}{i:03d}",
+            generation=generation,
+            kind="GAFC1",
+            genotype=dict(genotype),
+            seed=model_seed(0, f"{prefix}{i:03d}"),
+            config=config,
+        )
+        for i in range(n)
+    ]
+
+
+class Recorder:
+    """Collects what an executor reports, as the clade would."""
+
+    def __init__(self):
+        self.events: list[dict[str, Any]] = []
+        self.results: dict[str, ModelResult] = {}
+        self.batches: Counter = Counter()
+        self.pids: dict[str, int] = {}
+        self.hooks: list = []
+        self.order: defaultdict = defaultdict(list)
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        self.events.append(event)
+        if event["event"] == "batch":
+            self.batches[event["model_id"]] += 1
+        if event["event"] == "start" and event.get("pid"):
+            self.pids[event["model_id"]] = int(event["pid"])
+        for hook in self.hooks:
+            hook(event)
+
+    def on_result(self, result: ModelResult) -> None:
+        self.results[result.model_id] = result
+
+
+_REFERENCE = r"""
+import json, os, sys
+os.environ.update({"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1",
+                   "OMP_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"})
+from dlgene_core.data import DataSpec, load_dataset_cached
+from dlgene_core.trainer import GrowJob, grow_one, prepare_tensorflow
+prepare_tensorflow(True, threads=1)
+payload = json.load(sys.stdin)
+dataset = load_dataset_cached(DataSpec.from_dict(payload["spec"]))
+rows = [grow_one(GrowJob(**j), dataset).phenotype for j in payload["jobs"]]
+print("RESULT" + json.dumps([{k: v for k, v in r.items() if k != "traceback"} for r in rows]))
+"""
+
+
+def grow_in_one_thread_subprocess(jobs: list[GrowJob], spec: DataSpec) -> dict[str, dict]:
+    """Phenotypes of the jobs grown in-process in a fresh one-thread TF process."""
+    payload = json.dumps({"spec": spec.to_dict(), "jobs": [j.to_dict() for j in jobs]})
+    out = subprocess.run(
+        [sys.executable, "-c", _REFERENCE],
+        input=payload,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+        env={**os.environ},
+    )
+    line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT"))
+    return {row["model_id"]: row for row in json.loads(line[len("RESULT") :])}
+
+
+METRICS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "test_loss", "test_accuracy")

@@ -1,0 +1,160 @@
+"""The Dask executor on a real LocalCluster (2 worker processes, 1 thread each): live
+events, resume across executors, same results, the CLI's --scheduler, a killed worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import dask
+import numpy as np
+import pytest
+from executor_helpers import (
+    METRICS,
+    WINE,
+    Recorder,
+    grow_in_one_thread_subprocess,
+    tiny_jobs,
+)
+
+from dlgene_core import GAFC1, Clade, CladeConfig
+from dlgene_core.executors import resolve_executor
+from dlgene_core.executors.common import ONE_THREAD_ENV
+from dlgene_core.executors.dask_executor import DaskExecutor
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def client():
+    # allowed-failures=0: a worker dying under a task fails it at once (KilledWorker)
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            env=dict(ONE_THREAD_ENV),
+        )
+    dask_client = distributed.Client(cluster)
+    dask_client.wait_for_workers(2, timeout=120)
+    yield dask_client
+    dask_client.close()
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def executor(client):
+    return DaskExecutor(client=client)
+
+
+def test_resolve_a_client_and_bad_arguments(client):
+    runner = resolve_executor(client, CladeConfig())
+    assert isinstance(runner, DaskExecutor) and runner.client is client
+    with pytest.raises(ValueError, match="retries=-2"):
+        DaskExecutor(retries=-2)
+    with pytest.raises(ValueError, match="address=5"):
+        DaskExecutor(address=5)
+
+
+def test_live_events_stream_from_dask_workers(executor):
+    rec = Recorder()
+    jobs = tiny_jobs(4, epochs=4, batch_size=8, prefix="d")
+    executor.run(jobs, WINE, rec.on_event, rec.on_result, lambda: False)
+    assert set(rec.results) == {j.model_id for j in jobs}
+    for mid, result in rec.results.items():
+        assert result.status == "ok", result.phenotype["reason"]
+        assert rec.batches[mid] == result.phenotype["batches_run"] > 0
+        assert sum(e["event"] == "epoch" and e["model_id"] == mid for e in rec.events) == 4
+    assert all(e["worker"].startswith("dask-") for e in rec.events if e["event"] == "start")
+    assert not [e for e in rec.events if e["event"] == "_done"]  # internal markers stay inside
+
+
+def test_resume_in_process_run_on_dask(client, tmp_path):
+    cfg = CladeConfig().updated(population_size=4, generations=1, max_train_time=30)
+    clade = GAFC1(cfg, data="wine", folder=tmp_path / "run")
+    clade.load_data()
+    clade.spawn()
+    ids = list(clade.genotypes["model_id"])
+    clade.grow_models(executor="inprocess", model_ids=ids[:2])
+    reopened = Clade.open(tmp_path / "run")
+    reopened.load_data()
+    reopened.grow_models(executor=client)  # a Client picks the Dask executor
+    table = reopened.generation_phenotypes().set_index("model_id")
+    assert sorted(table.index) == sorted(ids) and set(table["status"]) == {"ok"}
+    assert set(table.loc[ids[:2], "worker"]) == {"main"}
+    assert all(w.startswith("dask-") for w in table.loc[ids[2:], "worker"])
+    assert client.status == "running"  # the clade does not close a client it was given
+
+
+def test_same_results_as_one_thread_in_process(executor):
+    jobs = tiny_jobs(2, epochs=5, batch_size=8, prefix="same")
+    jobs[1].genotype["layers"][0]["units"] = 40
+    jobs[1].genotype["optimizer"] = "sgd"
+    rec = Recorder()
+    executor.run(jobs, WINE, rec.on_event, rec.on_result, lambda: False)
+    reference = grow_in_one_thread_subprocess(jobs, WINE)
+    for job in jobs:
+        mine, ref = rec.results[job.model_id].phenotype, reference[job.model_id]
+        assert mine["status"] == ref["status"] == "ok"
+        for metric in METRICS:
+            np.testing.assert_allclose(mine[metric], ref[metric], rtol=1e-5, atol=1e-6)
+
+
+def test_stop_on_dask_is_prompt(executor):
+    rec = Recorder()
+    stop = threading.Event()
+    stopped_at: list[float] = []
+
+    def press_stop(event):
+        if event["event"] == "batch" and not stop.is_set():
+            stop.set()
+            stopped_at.append(time.perf_counter())
+
+    rec.hooks.append(press_stop)
+    executor.run(
+        tiny_jobs(4, epochs=500, batch_size=4, prefix="st"),
+        WINE,
+        rec.on_event,
+        rec.on_result,
+        stop.is_set,
+    )
+    assert time.perf_counter() - stopped_at[0] < 10
+    assert {r.status for r in rec.results.values()} <= {"stopped"}
+
+
+@pytest.mark.slow
+def test_cli_scheduler_flag(client, tmp_path):
+    out = tmp_path / "cli"
+    address = client.scheduler.address
+    cmd = [sys.executable, "-m", "dlgene_core", "evolve", "--data", "wine", "--out", str(out)]
+    cmd += ["--scheduler", address, "--generations", "1", "--quiet"]
+    cmd += ["--set", "population_size=2", "--set", "max_train_time=20"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=240, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    table = Clade.open(out).phenotypes
+    assert len(table) == 2 and all(w.startswith("dask-") for w in table["worker"])
+
+
+def test_killed_dask_worker_fails_its_model_and_the_run_goes_on(client, executor):
+    rec = Recorder()
+    killed: list[int] = []
+
+    def kill_first(event):
+        if event["event"] == "batch" and event["model_id"] == "k000" and not killed:
+            killed.append(rec.pids["k000"])
+            os.kill(rec.pids["k000"], signal.SIGKILL)
+
+    rec.hooks.append(kill_first)
+    jobs = tiny_jobs(3, epochs=30, batch_size=8, prefix="k")
+    executor.run(jobs, WINE, rec.on_event, rec.on_result, lambda: False)
+    assert killed
+    assert set(rec.results) == {"k000", "k001", "k002"}
+    failed = rec.results["k000"].phenotype
+    assert failed["status"] == "failed" and "worker died" in failed["reason"]
+    assert {rec.results[m].status for m in ("k001", "k002")} == {"ok"}
+    client.wait_for_workers(2, timeout=120)  # the nanny replaced the worker

@@ -1,0 +1,106 @@
+"""CladeDashboard: buttons run core steps on a worker thread; stop keeps finished models."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from dlgene_core import GAFC1, CladeConfig
+from dlgene_widgets import CladeDashboard, JobError
+
+CONTRACT = [
+    "dlgene-btn-spawn",
+    "dlgene-btn-grow",
+    "dlgene-btn-select",
+    "dlgene-btn-breed",
+    "dlgene-btn-evolve",
+    "dlgene-btn-stop",
+]
+
+
+def tiny_clade(folder, n=3, epochs=(1, 1)):
+    cfg = CladeConfig(population_size=n).updated(
+        epochs=epochs, nb_units=(8, 16), nb_layers=(1, 1), batch_size=(32, 64)
+    )
+    clade = GAFC1(cfg, data="digits", folder=folder)
+    clade.load_data()
+    return clade
+
+
+def wait_for(predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not reached")
+        time.sleep(0.02)
+
+
+def test_buttons_run_spawn_grow_select_breed_in_a_thread(tmp_path):
+    clade = tiny_clade(tmp_path / "run")
+    dash = CladeDashboard(clade)
+    assert "dlgene-dashboard" in dash._dom_classes
+    assert [c for b in dash.buttons.values() for c in b._dom_classes] == CONTRACT
+    assert "dlgene-evolve-n" in dash.evolve_n._dom_classes
+    assert "dlgene-status" in dash.status_line._dom_classes
+    dash.buttons["spawn"].click()
+    dash.wait()
+    assert len(clade.genotypes) == 3
+    dash.buttons["grow"].click()
+    assert dash.running and dash.buttons["spawn"].disabled and dash.buttons["grow"].disabled
+    assert not dash.buttons["stop"].disabled
+    with pytest.raises(RuntimeError, match="still running"):
+        dash.start_job("spawn", clade.spawn)
+    dash.wait()
+    assert not dash.running and not dash.buttons["grow"].disabled
+    assert len(clade.generation_phenotypes()) == 3
+    assert dash.table.table.value.count("<tr class=") == 3
+    assert "3/3 grown" in dash.status_line.value
+    dash.parents.top_slider.value = 0.35  # round(0.35 * 3) = 1 top model
+    dash.parents.random_slider.value = 0.0
+    dash.buttons["select"].click()
+    dash.wait()
+    assert len(clade.parents) == 1
+    dash.buttons["breed"].click()
+    dash.wait()
+    assert clade.generation == 1 and len(clade.genotypes) == 3
+    assert dash.table.row_ids == list(clade.genotypes["model_id"])
+
+
+def test_job_errors_show_in_status_line_and_wait_raises(tmp_path):
+    clade = tiny_clade(tmp_path / "run")
+    dash = CladeDashboard(clade)
+    dash.buttons["breed"].click()  # breed before anything: the core refuses
+    with pytest.raises(JobError, match="breed failed") as info:
+        dash.wait()
+    assert "no parents selected" in str(info.value.__cause__)
+    assert "breed failed: CladeStateError" in dash.status_line.value
+    assert not dash.buttons["breed"].disabled
+    dash.wait()  # the error was reported once; waiting again is quiet
+
+
+def test_stop_during_evolve_keeps_finished_models(tmp_path):
+    clade = tiny_clade(tmp_path / "run", n=4, epochs=(3, 3))
+    dash = CladeDashboard(clade)
+    dash.evolve_n.value = 3
+    assert dash.evolve_target() == 3
+    dash.buttons["evolve"].click()
+    wait_for(lambda: len(clade.phenotypes) >= 1)
+    dash.buttons["stop"].click()
+    dash.wait(timeout=120)
+    finished = set(clade.phenotypes["model_id"])
+    assert clade.generation == 0 and 1 <= len(finished) < 4
+    assert clade.status == "idle" and "stopped" in clade.message
+    for model_id in finished:
+        assert clade.store.model_path(model_id).exists()
+    assert not dash.running and not dash.buttons["evolve"].disabled
+
+
+def test_show_in_sidecar_explains_the_alternative(tmp_path):
+    pytest.importorskip("IPython")
+    dash = CladeDashboard(tiny_clade(tmp_path / "run"))
+    try:
+        import sidecar  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match="Create New View for Output"):
+            dash.show_in_sidecar()

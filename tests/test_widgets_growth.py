@@ -1,0 +1,108 @@
+"""GrowthPlot and GenerationViews driven by a real (tiny) grow on the digits data."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from dlgene_core import GAFC1, CladeConfig
+from dlgene_widgets import GenerationViews, GrowthPlot
+from dlgene_widgets.generation_views import lineage_text
+from dlgene_widgets.growth_plot import decimate
+
+
+def test_decimate_bounds_points_and_keeps_ends():
+    x = np.arange(10_000)
+    dx, dy = decimate(x, x * 2.0, 500)
+    assert len(dx) <= 500 and dx[0] == 0 and dx[-1] == 9999
+    assert np.array_equal(dy, dx * 2.0)
+    sx, _ = decimate([1, 2, 3], [1, 2, 3], 500)
+    assert list(sx) == [1, 2, 3]
+
+
+def test_lineage_text_is_a_tree():
+    import pandas as pd
+
+    edges = pd.DataFrame(
+        {"child_id": ["g2-000", "g2-000", "g1-001"], "parent_id": ["g1-001", "g1-004", "g0-003"]}
+    )
+    text = lineage_text(edges, "g2-000")
+    assert text.splitlines()[0] == "g2-000"
+    assert "g0-003" in text and "g1-004" in text
+
+
+@pytest.fixture(scope="module")
+def grown(tmp_path_factory):
+    """Three models grown with a GrowthPlot attached (max 50 points per line)."""
+    cfg = CladeConfig(population_size=3).updated(
+        epochs=(1, 1), nb_units=(8, 16), nb_layers=(1, 1), batch_size=(16, 16)
+    )
+    clade = GAFC1(cfg, data="digits", folder=tmp_path_factory.mktemp("growth") / "run")
+    clade.load_data()
+    clade.spawn()
+    plot = GrowthPlot(clade, max_points=50, max_rate_hz=10)
+    views = GenerationViews(clade)
+    started = time.monotonic()
+    clade.grow_models()
+    elapsed = time.monotonic() - started
+    plot.flush()
+    views.refresh()
+    return clade, plot, views, elapsed
+
+
+def test_growth_plot_lines_are_bounded_and_throttled(grown):
+    clade, plot, _views, elapsed = grown
+    assert "dlgene-growth-fig" in plot.loss_figure.figure._dom_classes
+    last = clade.genotypes["model_id"].iloc[-1]
+    assert plot.live_models == [last]  # finished models leave when the next one starts
+    line, epochs, validation = plot.loss_figure.marks[last]
+    batches = len(clade.growth(last, "batches"))
+    assert batches > 50
+    assert 2 <= len(line.x) <= 50 and line.x[-1] == batches
+    assert len(epochs.x) == 1 and len(validation.y) == 1
+    acc_line = plot.accuracy_figure.marks[last][0]
+    assert len(acc_line.y) == len(line.y) and np.all(acc_line.y <= 1.0 + 1e-5)
+    # at most about max_rate_hz flushes a second (+1 for the final explicit flush)
+    assert plot.flushes <= elapsed * 10 + 2
+    assert plot.flushes >= 2
+
+
+def test_compare_view_draws_finished_models(grown):
+    clade, plot, _views, _elapsed = grown
+    plot.refresh_compare_options()
+    ids = list(clade.genotypes["model_id"])
+    assert list(plot.compare_picker.options) == sorted(ids)
+    plot.compare_picker.value = tuple(ids[:2])
+    assert plot.compare_ids == ids[:2]
+    lines = [m for m in plot.compare_figure.marks if type(m).__name__ == "Lines"]
+    assert len(lines) == 2 and all(len(m.x) <= 50 for m in lines)
+    plot.metric_picker.value = "accuracy"
+    assert plot.compare_figure.axes[1].label == "accuracy"
+
+
+def test_generation_views_show_histogram_best_heatmap_lineage(grown):
+    _clade, _plot, views, _elapsed = grown
+    assert "dlgene-generation-views" in views._dom_classes
+    assert views.histogram.y.shape == (2, 10)
+    assert views.histogram.y[0].sum() == 3  # three usable models in generation 0
+    assert list(views.best_lines.x) == [0.0]
+    model = views.model_picker.options[0]
+    views.shown_model = model
+    assert views.heatmap.color.shape == (10, 10)
+    assert views.heatmap.color.sum() > 0
+    assert model in views.lineage.value and "spawned" in views.lineage.value
+
+
+def test_long_histories_stay_bounded_and_keep_the_latest_batch():
+    from dlgene_widgets.growth_plot import Curve
+
+    curve = Curve("g0-000", "#000", max_points=100)
+    for i in range(100_000):
+        curve.add({"event": "batch", "loss": float(i), "accuracy": 0.5})
+    assert len(curve.x) < 200  # memory bounded, not 100k
+    x, y = curve.series("loss")
+    assert x[-1] == 100_000 and y[-1] == 99_999.0
+    dx, _ = decimate(x, y, 100)
+    assert len(dx) <= 100 and dx[-1] == 100_000
