@@ -43,6 +43,7 @@ PHENOTYPE_COLUMNS = (
     "epochs_run",
     "batches_run",
     "worker",
+    "repairs",
 )
 FINISHED_STATUSES = ("ok", "timed_out", "diverged", "failed")
 
@@ -123,6 +124,7 @@ def grow_one(
         "generation": job.generation,
         "kind": job.kind,
         "worker": worker,
+        "repairs": "",
     }
     monitor = MonitorGrowth(job.model_id, cfg.max_train_time, listener, should_stop)
     started = time.perf_counter()
@@ -131,7 +133,7 @@ def grow_one(
         keras.backend.clear_session()
         keras.utils.set_random_seed(job.seed)
         family = get_family(job.kind)
-        genotype, _ = family.repair(job.genotype, dataset)
+        genotype, base["repairs"] = family.repair(job.genotype, dataset)
         model = family.build(genotype, dataset, cfg)
         monitor.batch_size, monitor.n_samples = int(genotype["batch_size"]), len(dataset.y_train)
         history_epochs = int(genotype["epochs"])

@@ -73,6 +73,7 @@ def failed_result(job: GrowJob, reason: str, worker: str, elapsed: float = 0.0) 
             "epochs_run": 0,
             "batches_run": 0,
             "worker": worker,
+            "repairs": "",
         }
     )
     return ModelResult(
