@@ -82,6 +82,7 @@ dashboard'''
 
 def write_app_notebook(path: Path, events: Path, run_dir: Path) -> Path:
     cell = new_code_cell(SETUP.format(events=str(events), run_dir=str(run_dir)))
+    cell.metadata["jupyter"] = {"source_hidden": True}  # Lab shows (and shoots) the panel only
     nb = new_notebook(cells=[cell])
     nb.metadata["kernelspec"] = {
         "name": "python3",

@@ -157,10 +157,19 @@ def run_server(
         stop_process_tree(proc)
 
 
+LAB_SETTINGS = {  # no "get Jupyter news?" toast over the page
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false"},
+}
+
+
 def server_env(root: Path) -> dict[str, str]:
     """Isolated Jupyter dirs (no user settings or workspaces leak in) and the data folder."""
     env = dict(os.environ)
     jupyter = root / ".jupyter-home"
+    for name, values in LAB_SETTINGS.items():
+        path = jupyter / "lab-settings" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
     env.update(
         JUPYTER_CONFIG_DIR=str(jupyter / "config"),
         JUPYTER_RUNTIME_DIR=str(jupyter / "runtime"),
@@ -337,7 +346,11 @@ class App:
             return None
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         target = SCREENSHOTS / name
-        self.page.locator(".dlgene-dashboard").first.screenshot(path=str(target), timeout=30_000)
+        self.page.wait_for_timeout(1500)  # let bqplot finish its transitions
+        if self.frontend == "lab":  # the notebook panel scrolls inside Lab: shoot the panel
+            self.page.locator(".jp-NotebookPanel").first.screenshot(path=str(target))
+        else:
+            self.page.locator(".dlgene-dashboard").first.screenshot(path=str(target))
         return target
 
 
@@ -385,7 +398,7 @@ def app(
     notebook = write_app_notebook(root / "dashboard_app.ipynb", events, run_dir)
     start = start_voila if frontend == "voila" else start_lab
     with start(notebook, root) as server:
-        context = chromium.new_context(viewport={"width": 1400, "height": 1600})
+        context = chromium.new_context(viewport={"width": 1400, "height": 2400})
         requests = Requests()
         console: list[str] = []
         context.on("request", lambda r: requests.urls.append(r.url))

@@ -3,7 +3,7 @@
 The module-scoped ``app`` fixture (conftest.py) serves tests/browser/app_notebook.py's
 notebook and opens it; the tests below run in order against one page per front end:
 render -> spawn + grow (live curves, table rows) -> top-tier slider (preview text and the
-kernel's selection) -> evolve N then stop -> screenshot -> network audit.
+kernel's selection) -> screenshot -> evolve N then stop -> network audit.
 Assertions are on text and on kernel-side state (events.jsonl, the run folder), never pixels.
 """
 
@@ -144,6 +144,15 @@ def test_top_tier_slider_changes_preview_and_kernel_selection(app: App) -> None:
     assert sorted(selections["model_id"]) == preview
 
 
+def test_screenshot(app: App) -> None:
+    """After a real run (generation 0 grown, parents chosen): docs/screenshots/*.png."""
+    name = "dashboard-voila.png" if app.frontend == "voila" else "dashboard-lab.png"
+    path = app.screenshot(name)
+    if path is None:
+        pytest.skip("set DLGENE_WRITE_SCREENSHOTS=1 to write docs/screenshots/" + name)
+    assert path.stat().st_size > 10_000
+
+
 def test_stop_ends_evolve_and_keeps_finished_models(app: App) -> None:
     page = app.page
     field = page.locator(".dlgene-evolve-n input").first
@@ -190,14 +199,6 @@ def test_stop_ends_evolve_and_keeps_finished_models(app: App) -> None:
     n_last = int((phenotypes["generation"] == last).sum())
     assert f"{n_last}/{POPULATION}" in stopped["value"], stopped
     assert "stop" in _status(app).lower()
-
-
-def test_screenshot(app: App) -> None:
-    name = "dashboard-voila.png" if app.frontend == "voila" else "dashboard-lab.png"
-    path = app.screenshot(name)
-    if path is None:
-        pytest.skip("set DLGENE_WRITE_SCREENSHOTS=1 to write docs/screenshots/" + name)
-    assert path.stat().st_size > 10_000
 
 
 def test_no_request_leaves_loopback(app: App) -> None:
