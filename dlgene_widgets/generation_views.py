@@ -91,7 +91,8 @@ class GenerationViews(Panel):
         self.model_picker = widgets.Dropdown(description="model", options=[""])
         widgets.link((self.generation_picker, "value"), (self, "generation"))
         widgets.link((self.model_picker, "value"), (self, "shown_model"))
-        x_bins, y_count = bq.OrdinalScale(), bq.LinearScale(min=0)
+        x_bins, y_count = bq.OrdinalScale(), bq.LinearScale(min=0, max=1)
+        self._count_scale = y_count
         self.histogram = bq.Bars(
             x=[],
             y=[[], []],
@@ -111,7 +112,8 @@ class GenerationViews(Panel):
                 bq.Axis(scale=y_count, orientation="vertical", label="models"),
             ],
         ).add_class("dlgene-histogram-fig")
-        x_gen, y_acc = bq.LinearScale(), bq.LinearScale()
+        x_gen, y_acc = bq.LinearScale(min=0, max=1), bq.LinearScale(min=0, max=1)
+        self._generation_scale, self._accuracy_scale = x_gen, y_acc
         self.best_lines = bq.Lines(
             x=[],
             y=[[], []],
@@ -127,7 +129,7 @@ class GenerationViews(Panel):
             layout=_SMALL,
             animation_duration=0,
             axes=[
-                bq.Axis(scale=x_gen, label="generation", tick_format="d"),
+                bq.Axis(scale=x_gen, label="generation", tick_format="d", tick_values=[0, 1]),
                 bq.Axis(scale=y_acc, orientation="vertical", label="accuracy"),
             ],
         ).add_class("dlgene-best-fig")
@@ -176,14 +178,8 @@ class GenerationViews(Panel):
             if list(self.generation_picker.options) != generations:
                 self.generation_picker.options = generations
                 self.generation_picker.value = generations[-1]
-            finished = (
-                [
-                    str(m)
-                    for m in phenotypes.loc[phenotypes["status"].isin(USABLE_STATUSES), "model_id"]
-                ]
-                if len(phenotypes)
-                else []
-            )
+            # best first (by the selection metric), so the heatmap opens on the best model
+            finished = [str(m) for m in self.clade.best(n=len(phenotypes))["model_id"]]
             options = finished or [""]
             if list(self.model_picker.options) != options:
                 keep = self.shown_model if self.shown_model in options else options[0]
@@ -191,6 +187,7 @@ class GenerationViews(Panel):
                 self.model_picker.value = keep
             self._draw_histogram()
             best = best_so_far(phenotypes)
+            self._fit_best_axes(best)
             with self.best_lines.hold_sync():
                 self.best_lines.x = best["generation"].to_numpy(dtype=float)
                 self.best_lines.y = [
@@ -199,6 +196,17 @@ class GenerationViews(Panel):
                 ]
             if self._drawn_model != self.shown_model:  # the confusion file is read once per model
                 self._draw_model()
+
+    def _fit_best_axes(self, best: pd.DataFrame) -> None:
+        """Whole-generation ticks and a padded accuracy range (one point has no span)."""
+        generations = [int(g) for g in best["generation"]] or [0]
+        self._generation_scale.min, self._generation_scale.max = 0.0, float(max(1, generations[-1]))
+        self.best_figure.axes[0].tick_values = list(range(max(1, generations[-1]) + 1))
+        values = best[["val_accuracy", "test_accuracy"]].to_numpy(dtype=float)
+        values = values[np.isfinite(values)]
+        low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
+        self._accuracy_scale.min = max(0.0, low - 0.05)
+        self._accuracy_scale.max = min(1.0, high + 0.05)
 
     @observe("generation")
     def _on_generation(self, _change) -> None:
@@ -212,6 +220,7 @@ class GenerationViews(Panel):
 
     def _draw_histogram(self) -> None:
         labels, counts = accuracy_histogram(self.clade.generation_phenotypes(self.generation))
+        self._count_scale.max = float(max(1.0, counts.max()))  # an explicit domain: bars show
         with self.histogram.hold_sync():
             self.histogram.x, self.histogram.y = labels, counts
         self.histogram_figure.title = f"accuracy histogram, generation {self.generation}"
@@ -236,8 +245,10 @@ class GenerationViews(Panel):
         )
 
     def _draw_heatmap(self, model_id: str, matrix: np.ndarray) -> None:
-        with self.heatmap.hold_sync():
-            self.heatmap.color = matrix  # first: bqplot checks row/column against it
+        with self._lock, self.heatmap.hold_sync():
+            # clear row/column first: bqplot checks them against the color grid's shape
+            self.heatmap.row, self.heatmap.column = None, None
+            self.heatmap.color = matrix
             self.heatmap.row = np.arange(matrix.shape[0])
             self.heatmap.column = np.arange(matrix.shape[1])
         self.heatmap_figure.title = f"confusion matrix of {model_id} (test)"

@@ -63,7 +63,12 @@ class ParentPicker(Panel):
             options=[("top + random tiers", TIERS), ("by hand", MANUAL)], value=TIERS
         )
         self.rank_slider = widgets.IntSlider(
-            value=0, min=0, max=0, description="top K by rank", continuous_update=True
+            value=0,
+            min=0,
+            max=0,
+            description="top K by rank",
+            continuous_update=True,
+            style={"description_width": "initial"},
         ).add_class("dlgene-top-k")
         self.checkboxes: dict[str, widgets.Checkbox] = {}
         self.manual_box = widgets.VBox(
