@@ -249,7 +249,7 @@ class Clade(HasTraits):
                 tmp = path.with_name(f".{path.name}.tmp.h5")
                 model.save(tmp)
                 os.replace(tmp, path)
-                keras.backend.clear_session()
+                keras.backend.clear_session(free_memory=False)
         return paths
 
     # ------------------------------------------------------------------ grow

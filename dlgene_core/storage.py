@@ -36,10 +36,8 @@ TABLES = ("genotypes", "phenotypes", "selections", "lineage")
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+    with open(tmp, "wb") as f:  # no fsync: rename is atomic for a killed process; the
+        f.write(data)  # OS flushes later (power loss may lose the last model)
     os.replace(tmp, path)
 
 

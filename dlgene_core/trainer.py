@@ -130,7 +130,9 @@ def grow_one(
     started = time.perf_counter()
     try:
         prepare_tensorflow(cfg.deterministic)
-        keras.backend.clear_session()
+        # free_memory=False: the default's gc.collect() costs 0.1-1 s a model and does not
+        # stop TF's per-model growth anyway (worker recycling does)
+        keras.backend.clear_session(free_memory=False)
         keras.utils.set_random_seed(job.seed)
         family = get_family(job.kind)
         genotype, base["repairs"] = family.repair(job.genotype, dataset)

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from family_helpers import OPERATIONS, make_child, tiny_dataset
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,8 +15,7 @@ from dlgene_core.config import CladeConfig
 from dlgene_core.data import DataSpec, make_dataset
 from dlgene_core.families import get_family
 from dlgene_core.families.conv import repair_blocks, trace_dims
-from dlgene_core.operators import conform, crossover, from_row, mutate, random_genotype, violations
-from dlgene_core.population import breed
+from dlgene_core.operators import random_genotype, violations
 from dlgene_core.trainer import GrowJob, grow_one
 
 FAMILY = get_family("GACNN1")
@@ -33,15 +33,6 @@ CFG = CladeConfig(
 )
 WIDE = CFG.updated(conv_filters=(2, 64), kernel_size=(1, 16), strides=(1, 4), head_layers=(0, 4))
 SHAPES = ((8, 8, 1), (40, 1), (5, 3, 2), (3, 1))
-OPERATIONS = ("random", "crossover", "mutate", "breed", "conform")
-
-
-def tiny_dataset(shape: tuple[int, ...]):
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(12, *shape)).astype(np.float32)
-    y = np.arange(12) % 3
-    spec = DataSpec(name="tiny", form="grid", validation_fraction=0.25)
-    return make_dataset("tiny", x, y, x[:6], y[:6], spec)
 
 
 def conv_block(**changes) -> dict:
@@ -61,22 +52,6 @@ def conv_block(**changes) -> dict:
     return {**block, **changes}
 
 
-def make_child(operation: str, seed: int) -> dict:
-    rng = np.random.default_rng(seed)
-    mother, father = random_genotype(FAMILY, CFG, rng), random_genotype(FAMILY, CFG, rng)
-    if operation == "random":
-        return mother
-    if operation == "crossover":
-        return crossover(FAMILY, mother, father, CFG, rng)
-    if operation == "mutate":
-        return mutate(FAMILY, mother, CFG, rng, int(rng.integers(1, 4)))[0]
-    if operation == "breed":
-        cfg = CFG.updated(seed=seed % 1000, mutate_prob=0.8)
-        table = breed(FAMILY, [("a", mother), ("b", father)], cfg, generation=1, n=1)
-        return from_row(FAMILY, table.iloc[0])
-    return conform(FAMILY, random_genotype(FAMILY, WIDE, rng), CFG, rng)
-
-
 @settings(max_examples=18, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     operation=st.sampled_from(OPERATIONS),
@@ -84,7 +59,7 @@ def make_child(operation: str, seed: int) -> dict:
     shape=st.sampled_from(SHAPES),
 )
 def test_every_child_is_in_bounds_and_builds(operation, seed, shape):
-    child = make_child(operation, seed)
+    child = make_child(FAMILY, CFG, WIDE, operation, seed)
     assert violations(FAMILY, child, CFG) == []
     dataset = tiny_dataset(shape)
     repaired, _ = FAMILY.repair(child, dataset)

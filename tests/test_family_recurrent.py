@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from family_helpers import OPERATIONS, make_child, tiny_dataset
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dlgene_core.clade import GARNN1
 from dlgene_core.config import CladeConfig
-from dlgene_core.data import DataSpec, make_dataset
 from dlgene_core.families import get_family
-from dlgene_core.operators import conform, crossover, from_row, mutate, random_genotype, violations
-from dlgene_core.population import breed
+from dlgene_core.operators import random_genotype, violations
 from dlgene_core.trainer import GrowJob, grow_one
 
 FAMILY = get_family("GARNN1")
@@ -33,34 +32,6 @@ CFG = CladeConfig(
 WIDE = CFG.updated(rnn_units=(2, 64), rnn_layers=(1, 5), embedding_dim=(2, 64), head_layers=(0, 4))
 # (steps,) tokens; (steps, C) numeric sequences; (H, W, C) images read row by row.
 SHAPES = (("tokens", (10,)), ("grid", (40, 1)), ("grid", (1, 2)), ("grid", (8, 8, 1)))
-OPERATIONS = ("random", "crossover", "mutate", "breed", "conform")
-
-
-def tiny_dataset(form: str, shape: tuple[int, ...]):
-    rng = np.random.default_rng(0)
-    if form == "tokens":
-        x = rng.integers(0, 20, size=(12, *shape)).astype(np.int32)
-    else:
-        x = rng.normal(size=(12, *shape)).astype(np.float32)
-    y = np.arange(12) % 3
-    spec = DataSpec(name="tiny", form=form, validation_fraction=0.25)
-    return make_dataset("tiny", x, y, x[:6], y[:6], spec, vocab_size=20)
-
-
-def make_child(operation: str, seed: int) -> dict:
-    rng = np.random.default_rng(seed)
-    mother, father = random_genotype(FAMILY, CFG, rng), random_genotype(FAMILY, CFG, rng)
-    if operation == "random":
-        return mother
-    if operation == "crossover":
-        return crossover(FAMILY, mother, father, CFG, rng)
-    if operation == "mutate":
-        return mutate(FAMILY, mother, CFG, rng, int(rng.integers(1, 4)))[0]
-    if operation == "breed":
-        cfg = CFG.updated(seed=seed % 1000, mutate_prob=0.8)
-        table = breed(FAMILY, [("a", mother), ("b", father)], cfg, generation=1, n=1)
-        return from_row(FAMILY, table.iloc[0])
-    return conform(FAMILY, random_genotype(FAMILY, WIDE, rng), CFG, rng)
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -70,9 +41,10 @@ def make_child(operation: str, seed: int) -> dict:
     data=st.sampled_from(SHAPES),
 )
 def test_every_child_is_in_bounds_and_builds(operation, seed, data):
-    child = make_child(operation, seed)
+    child = make_child(FAMILY, CFG, WIDE, operation, seed)
     assert violations(FAMILY, child, CFG) == []
-    dataset = tiny_dataset(*data)
+    form, shape = data
+    dataset = tiny_dataset(shape, form)
     repaired, _ = FAMILY.repair(child, dataset)
     model = FAMILY.build(repaired, dataset, CFG)
     out = np.asarray(model(dataset.x_train[:2]))
@@ -107,7 +79,7 @@ def test_stack_returns_sequences_until_the_last_layer():
         _block("lstm", regularizer="l1", reg_value=1e-4),
         _block("simple_rnn", recurrent_dropout=0.2),
     ]
-    model = FAMILY.build(genotype, tiny_dataset("tokens", (10,)), CFG)
+    model = FAMILY.build(genotype, tiny_dataset((10,), "tokens"), CFG)
     names = [type(x).__name__ for x in model.layers]
     assert names[1:5] == ["Embedding", "Conv1D", "MaxPooling1D", "Dropout"]
     assert names[5:8] == ["Bidirectional", "LSTM", "SimpleRNN"]
@@ -121,7 +93,7 @@ def test_stack_returns_sequences_until_the_last_layer():
 def test_front_pooling_on_a_one_step_sequence_is_repaired():
     genotype = random_genotype(FAMILY, CFG, np.random.default_rng(1))
     genotype.update(conv_front=True, front_pooling="average")
-    fixed, note = FAMILY.repair(genotype, tiny_dataset("grid", (1, 2)))
+    fixed, note = FAMILY.repair(genotype, tiny_dataset((1, 2), "grid"))
     assert fixed["front_pooling"] == "none" and "front_pooling" in note
 
 
@@ -129,7 +101,7 @@ def test_unknown_cell_is_recorded_as_failed():
     genotype = random_genotype(FAMILY, CFG, np.random.default_rng(2))
     genotype["rnn"] = [_block("transformer")]
     job = GrowJob("g0-000", 0, "GARNN1", genotype, 0, CFG.to_dict())
-    result = grow_one(job, tiny_dataset("grid", (40, 1)))
+    result = grow_one(job, tiny_dataset((40, 1), "grid"))
     assert result.status == "failed"
     assert "transformer" in result.phenotype["reason"]
 
