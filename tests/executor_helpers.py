@@ -102,3 +102,22 @@ def grow_in_one_thread_subprocess(jobs: list[GrowJob], spec: DataSpec) -> dict[s
 
 
 METRICS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "test_loss", "test_accuracy")
+
+
+def assert_same_as_one_thread_in_process(executor) -> None:
+    """Two deterministic jobs grown by ``executor`` match a 1-thread in-process run."""
+    import numpy as np
+
+    jobs = tiny_jobs(2, epochs=5, batch_size=8, prefix="same")
+    jobs[1].genotype["layers"][0]["units"] = 40
+    jobs[1].genotype["optimizer"] = "sgd"
+    rec = Recorder()
+    executor.run(jobs, WINE, rec.on_event, rec.on_result, lambda: False)
+    reference = grow_in_one_thread_subprocess(jobs, WINE)
+    for job in jobs:
+        mine, ref = rec.results[job.model_id].phenotype, reference[job.model_id]
+        assert mine["status"] == ref["status"] == "ok"
+        for metric in METRICS:
+            np.testing.assert_allclose(mine[metric], ref[metric], rtol=1e-5, atol=1e-6)
+        assert mine["n_params"] == ref["n_params"]
+        assert mine["batches_run"] == ref["batches_run"]

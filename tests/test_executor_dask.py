@@ -11,13 +11,11 @@ import threading
 import time
 
 import dask
-import numpy as np
 import pytest
 from executor_helpers import (
-    METRICS,
     WINE,
     Recorder,
-    grow_in_one_thread_subprocess,
+    assert_same_as_one_thread_in_process,
     tiny_jobs,
 )
 
@@ -92,17 +90,7 @@ def test_resume_in_process_run_on_dask(client, tmp_path):
 
 
 def test_same_results_as_one_thread_in_process(executor):
-    jobs = tiny_jobs(2, epochs=5, batch_size=8, prefix="same")
-    jobs[1].genotype["layers"][0]["units"] = 40
-    jobs[1].genotype["optimizer"] = "sgd"
-    rec = Recorder()
-    executor.run(jobs, WINE, rec.on_event, rec.on_result, lambda: False)
-    reference = grow_in_one_thread_subprocess(jobs, WINE)
-    for job in jobs:
-        mine, ref = rec.results[job.model_id].phenotype, reference[job.model_id]
-        assert mine["status"] == ref["status"] == "ok"
-        for metric in METRICS:
-            np.testing.assert_allclose(mine[metric], ref[metric], rtol=1e-5, atol=1e-6)
+    assert_same_as_one_thread_in_process(executor)
 
 
 def test_stop_on_dask_is_prompt(executor):

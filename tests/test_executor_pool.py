@@ -10,14 +10,12 @@ import sys
 import threading
 import time
 
-import numpy as np
 import psutil
 import pytest
 from executor_helpers import (
-    METRICS,
     WINE,
     Recorder,
-    grow_in_one_thread_subprocess,
+    assert_same_as_one_thread_in_process,
     tiny_jobs,
 )
 
@@ -132,19 +130,7 @@ def test_resume_a_pool_run_in_process(pool, tmp_path):
 
 
 def test_same_results_as_one_thread_in_process(pool):
-    jobs = tiny_jobs(2, epochs=5, batch_size=8, prefix="same")
-    jobs[1].genotype["layers"][0]["units"] = 40
-    jobs[1].genotype["optimizer"] = "sgd"
-    rec = Recorder()
-    pool.run(jobs, WINE, rec.on_event, rec.on_result, lambda: False)
-    reference = grow_in_one_thread_subprocess(jobs, WINE)
-    for job in jobs:
-        mine, ref = rec.results[job.model_id].phenotype, reference[job.model_id]
-        assert mine["status"] == ref["status"] == "ok"
-        for metric in METRICS:
-            np.testing.assert_allclose(mine[metric], ref[metric], rtol=1e-5, atol=1e-6)
-        assert mine["n_params"] == ref["n_params"]
-        assert mine["batches_run"] == ref["batches_run"]
+    assert_same_as_one_thread_in_process(pool)
 
 
 @pytest.mark.slow
