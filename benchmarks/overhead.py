@@ -8,19 +8,24 @@ else on digits) are trained side by side, model by model, in one process:
 (b) a bare loop: build + ``model.fit(validation_data=...)`` + ``model.evaluate(test)``,
     with the same seed, batch size and epochs.
 
-The order alternates (a, b then b, a) so a warming machine favours neither. It also times
+The order alternates (a, b then b, a) so a warming machine favours neither, and the whole
+comparison repeats (``--repeats``, each time in a fresh clade with the same seed, so the same
+genotypes) so that the per-model minimum and median of each side can be compared: single
+timings of one model on these shared machines vary by 20-40% from allocator and page-fault
+noise (a 323 MB bag-of-words copied into TF each fit). It also times
 the per-batch callback path (MonitorGrowth's batch hook, the listener and the clade's
 ``last_batch`` trait with an observer attached) as a share of (a)'s training time.
 Target: (a) within 5% of (b); callbacks < 1% of training time.
 
     python benchmarks/overhead.py            # 6 models, Reuters (10,000 words) or digits
-    python benchmarks/overhead.py --quick    # 3 small models (about a minute)
+    python benchmarks/overhead.py --quick    # 3 small models, 2 repeats (about a minute)
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -103,24 +108,39 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=None, help="models to compare")
     parser.add_argument("--data-path", default=str(DEFAULT_REUTERS), help="reuters.npz")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=None, help="fresh clades (default 3)")
     args = parser.parse_args()
     n = args.models or (3 if args.quick else 6)
+    repeats = args.repeats or (2 if args.quick else 3)
     if n < 1:
         parser.error(f"--models={n}: allowed an integer >= 1")
+    if repeats < 1:
+        parser.error(f"--repeats={repeats}: allowed an integer >= 1")
     cfg = _config(args.quick, args.seed)
     reuters = Path(args.data_path)
     data = "reuters" if reuters.exists() else "digits"
-    folder = Path(tempfile.mkdtemp(prefix="dlgene-overhead-")) / "run"
-    clade = GAFC1(
-        cfg, data=data, folder=folder, data_path=str(reuters) if data == "reuters" else ""
-    )
+    root = Path(tempfile.mkdtemp(prefix="dlgene-overhead-"))
+
+    def fresh_clade(repeat: int) -> GAFC1:
+        clade = GAFC1(
+            cfg,
+            data=data,
+            folder=root / f"run-{repeat}",
+            data_path=str(reuters) if data == "reuters" else "",
+        )
+        clade.load_data()  # cached per process: every repeat trains on the same arrays
+        clade.spawn(n)
+        return clade
+
     prepare_tensorflow(cfg.deterministic)
-    ds = clade.load_data()
-    print(f"data: {ds.name}, input {ds.input_shape}, {len(ds.y_train)} train, "
-          f"{len(ds.y_val)} val, {len(ds.y_test)} test; {n} models; folder {folder}")
-    clade.spawn(n)
-    seen: list[int] = []
-    clade.observe(lambda change: seen.append(1), names=["last_batch"])  # a panel's observer
+    first = fresh_clade(0)
+    ds = first.dataset
+    print(
+        f"data: {ds.name}, input {ds.input_shape}, {len(ds.y_train)} train, "
+        f"{len(ds.y_val)} val, {len(ds.y_test)} test; {n} models x {repeats} repeats; "
+        f"folders under {root}"
+    )
+    model_ids = list(first.genotypes["model_id"])
 
     import logging
 
@@ -130,46 +150,72 @@ def main() -> None:
 
     keras.backend.clear_session()
     keras.utils.set_random_seed(args.seed)
-    warm = clade.family.build(clade.genotype(clade.genotypes["model_id"][0]), ds, cfg)
+    warm = first.family.build(first.genotype(model_ids[0]), ds, cfg)
     warm.fit(ds.x_train[:256], ds.y_train[:256], batch_size=128, epochs=1, verbose=0)
 
     clock = CallbackClock()
-    rows = []
+    seen: list[int] = []
+    times: dict[str, dict[str, list[float]]] = {
+        m: {"a": [], "b": [], "cb": [], "train": [], "batches": []} for m in model_ids
+    }
+    phenotypes: dict[str, object] = {}
+    bare_accuracy: dict[str, float] = {}
     try:
-        for i, model_id in enumerate(clade.genotypes["model_id"]):
-            order = ("a", "b") if i % 2 == 0 else ("b", "a")
-            times: dict[str, float] = {}
-            for side in order:
-                if side == "a":
-                    before = clock.seconds
-                    start = time.perf_counter()
-                    clade.grow_models(model_ids=[model_id])
-                    times["a"] = time.perf_counter() - start
-                    times["cb"] = clock.seconds - before
-                else:
-                    times["b"], times["b_acc"] = bare_fit(clade, model_id)
-            ph = clade.phenotypes.set_index("model_id").loc[model_id]
-            rows.append((model_id, ph, times))
-            print(
-                f"{model_id}: {int(ph['n_params']):>9,d} params, {int(ph['batches_run']):>5d} "
-                f"batches | grow_models {times['a']:7.2f} s  bare fit {times['b']:7.2f} s  "
-                f"ratio {times['a'] / times['b']:.3f} | test acc {ph['test_accuracy']:.4f} "
-                f"vs {times['b_acc']:.4f} | callbacks {times['cb'] * 1000:7.1f} ms "
-                f"({100 * times['cb'] / ph['train_time']:.3f}% of its training)"
-            )
+        for repeat in range(repeats):
+            clade = first if repeat == 0 else fresh_clade(repeat)
+            if list(clade.genotypes["model_id"]) != model_ids or not clade.genotypes.equals(
+                first.genotypes
+            ):
+                raise RuntimeError("same seed gave different genotypes: benchmark invalid")
+            clade.observe(lambda change: seen.append(1), names=["last_batch"])  # a panel
+            for i, model_id in enumerate(model_ids):
+                order = ("a", "b") if (i + repeat) % 2 == 0 else ("b", "a")
+                for side in order:
+                    if side == "a":
+                        before = clock.seconds
+                        start = time.perf_counter()
+                        clade.grow_models(model_ids=[model_id])
+                        times[model_id]["a"].append(time.perf_counter() - start)
+                        times[model_id]["cb"].append(clock.seconds - before)
+                    else:
+                        seconds, bare_accuracy[model_id] = bare_fit(clade, model_id)
+                        times[model_id]["b"].append(seconds)
+                phenotypes[model_id] = clade.phenotypes.set_index("model_id").loc[model_id]
+                times[model_id]["train"].append(float(phenotypes[model_id]["train_time"]))
+                times[model_id]["batches"].append(float(phenotypes[model_id]["batches_run"]))
     finally:
         clock.close()
-    total_a = sum(t["a"] for _, _, t in rows)
-    total_b = sum(t["b"] for _, _, t in rows)
-    train = float(sum(ph["train_time"] for _, ph, _ in rows))
-    batches = int(sum(ph["batches_run"] for _, ph, _ in rows))
-    print(f"total: grow_models {total_a:.2f} s, bare fit {total_b:.2f} s, "
-          f"ratio (a)/(b) = {total_a / total_b:.3f} (target <= 1.05); fixed cost per model "
-          f"{(total_a - total_b) / len(rows):+.3f} s (folder writes, .h5 bytes, predict)")
-    print(f"per-batch callbacks: {clock.seconds * 1000:.1f} ms over {clock.calls} batches "
-          f"({1e6 * clock.seconds / max(1, clock.calls):.1f} us each) = "
-          f"{100 * clock.seconds / train:.3f}% of {train:.1f} s training (target < 1%); "
-          f"observer saw {len(seen)} last_batch changes for {batches} batches")
+
+    def stat(values: list[float], how: str) -> float:
+        return float(min(values) if how == "min" else statistics.median(values))
+
+    for model_id in model_ids:
+        ph, t = phenotypes[model_id], times[model_id]
+        a, b = stat(t["a"], "min"), stat(t["b"], "min")
+        singles = ", ".join(f"{x / y:.2f}" for x, y in zip(t["a"], t["b"], strict=True))
+        print(
+            f"{model_id}: {int(ph['n_params']):>9,d} params, {int(ph['batches_run']):>5d} "
+            f"batches | grow_models min {a:6.2f} s  bare fit min {b:6.2f} s  ratio {a / b:.3f} "
+            f"(single runs {singles})"
+            f" | test acc {ph['test_accuracy']:.4f} vs {bare_accuracy[model_id]:.4f}"
+        )
+    for how in ("min", "median"):
+        total_a = sum(stat(times[m]["a"], how) for m in model_ids)
+        total_b = sum(stat(times[m]["b"], how) for m in model_ids)
+        print(
+            f"total of per-model {how}s: grow_models {total_a:.2f} s, bare fit {total_b:.2f} s, "
+            f"ratio (a)/(b) = {total_a / total_b:.3f} (target <= 1.05); cost per model "
+            f"{(total_a - total_b) / n:+.3f} s"
+        )
+    runs = n * repeats
+    train = sum(sum(times[m]["train"]) for m in model_ids)
+    batches = int(sum(sum(times[m]["batches"]) for m in model_ids))
+    print(
+        f"per-batch callbacks: {clock.seconds * 1000:.1f} ms over {clock.calls} batches "
+        f"({1e6 * clock.seconds / max(1, clock.calls):.1f} us each) = "
+        f"{100 * clock.seconds / train:.3f}% of {train:.1f} s training in {runs} runs "
+        f"(target < 1%); observer saw {len(seen)} last_batch changes for {batches} batches"
+    )
 
 
 if __name__ == "__main__":
