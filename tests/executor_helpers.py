@@ -3,12 +3,16 @@ one-thread in-process reference run in a subprocess (the TF thread count changes
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from typing import Any
+
+import psutil
 
 from dlgene_core.config import CladeConfig
 from dlgene_core.data import DataSpec
@@ -121,3 +125,42 @@ def assert_same_as_one_thread_in_process(executor) -> None:
             np.testing.assert_allclose(mine[metric], ref[metric], rtol=1e-5, atol=1e-6)
         assert mine["n_params"] == ref["n_params"]
         assert mine["batches_run"] == ref["batches_run"]
+
+
+def rss_mib(pids: dict[str, int]) -> dict[str, float]:
+    """Resident memory of each live worker process, MiB."""
+    sizes = {}
+    for name, pid in pids.items():
+        with contextlib.suppress(psutil.NoSuchProcess):
+            sizes[f"{name}:{pid}"] = psutil.Process(pid).memory_info().rss / 2**20
+    return sizes
+
+
+def assert_memory_stays_flat(
+    executor, worker_pids: Callable[[], dict[str, int]], max_models: int, n: int = 104
+) -> None:
+    """Grow n tiny models in four "generations" on one executor: workers are replaced
+    after max_models models, so their RSS stays under warm + max_models x 15 MiB + slack
+    (TF keeps ~13 MiB a model in a process even after clear_session)."""
+    samples: list[dict[str, float]] = []
+    rec = Recorder()
+
+    def on_result(result: ModelResult) -> None:
+        rec.on_result(result)
+        samples.append(rss_mib(worker_pids()))
+
+    pids_before = set(worker_pids().values())
+    for gen in range(4):
+        jobs = tiny_jobs(n // 4, epochs=1, batch_size=32, prefix=f"mem{gen}-", generation=gen)
+        executor.run(jobs, WINE, rec.on_event, on_result, lambda: False)
+    assert len(rec.results) == n and {r.status for r in rec.results.values()} == {"ok"}
+    assert set(worker_pids().values()) - pids_before  # recycled at least once
+    assert len(set(rec.pids.values())) > len(pids_before)  # models ran on the new ones
+    warm = max(samples[4].values())  # TF imported, data loaded, a few models grown
+    peak = max(max(s.values()) for s in samples if s)
+    last = max(samples[-1].values())
+    bound = warm + max_models * 15 + 150
+    print(f"worker RSS MiB: warm {warm:.0f}, peak {peak:.0f}, end {last:.0f}, bound {bound:.0f}")
+    assert peak < bound
+    assert last < bound
+    assert os.getpid() not in worker_pids().values()

@@ -15,6 +15,7 @@ import pytest
 from executor_helpers import (
     WINE,
     Recorder,
+    assert_memory_stays_flat,
     assert_same_as_one_thread_in_process,
     tiny_jobs,
 )
@@ -57,6 +58,8 @@ def test_resolve_a_client_and_bad_arguments(client):
         DaskExecutor(retries=-2)
     with pytest.raises(ValueError, match="address=5"):
         DaskExecutor(address=5)
+    with pytest.raises(ValueError, match="max_models_per_worker=0"):
+        DaskExecutor(max_models_per_worker=0)
 
 
 def test_live_events_stream_from_dask_workers(executor):
@@ -146,3 +149,27 @@ def test_killed_dask_worker_fails_its_model_and_the_run_goes_on(client, executor
     assert failed["status"] == "failed" and "worker died" in failed["reason"]
     assert {rec.results[m].status for m in ("k001", "k002")} == {"ok"}
     client.wait_for_workers(2, timeout=120)  # the nanny replaced the worker
+
+
+def _worker_pids(client) -> dict[str, int]:
+    found = client.run(os.getpid, on_error="return")  # a worker restarting: left out
+    return {address: pid for address, pid in found.items() if isinstance(pid, int)}
+
+
+def test_workers_restart_after_their_share_of_models(client):
+    runner = DaskExecutor(client=client, max_models_per_worker=2)
+    rec = Recorder()
+    jobs = tiny_jobs(6, epochs=2, batch_size=16, prefix="r")
+    runner.run(jobs, WINE, rec.on_event, rec.on_result, lambda: False)
+    assert set(rec.results) == {j.model_id for j in jobs}
+    assert {r.status for r in rec.results.values()} == {"ok"}
+    assert runner.restarts >= 2  # each worker at least once
+    assert len(set(rec.pids.values())) >= 3  # later models ran in the fresh processes
+    client.wait_for_workers(2, timeout=120)
+    assert len(_worker_pids(client)) == 2  # the cluster kept its size
+
+
+@pytest.mark.slow
+def test_memory_stays_flat_over_100_models(client):
+    runner = DaskExecutor(client=client, max_models_per_worker=40)
+    assert_memory_stays_flat(runner, lambda: _worker_pids(client), 40)

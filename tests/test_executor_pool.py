@@ -3,18 +3,16 @@ the CLI's --workers, and flat memory over 100+ models. One pool serves the modul
 
 from __future__ import annotations
 
-import contextlib
-import os
 import subprocess
 import sys
 import threading
 import time
 
-import psutil
 import pytest
 from executor_helpers import (
     WINE,
     Recorder,
+    assert_memory_stays_flat,
     assert_same_as_one_thread_in_process,
     tiny_jobs,
 )
@@ -146,39 +144,7 @@ def test_cli_workers_flag_uses_a_pool(tmp_path):
     assert all(w.startswith("pool-") for w in table["worker"])
 
 
-def _rss_mib(pids: dict[str, int]) -> dict[str, float]:
-    sizes = {}
-    for name, pid in pids.items():
-        with contextlib.suppress(psutil.NoSuchProcess):
-            sizes[f"{name}:{pid}"] = psutil.Process(pid).memory_info().rss / 2**20
-    return sizes
-
-
 @pytest.mark.slow
 def test_memory_stays_flat_over_100_models(pool):
     """Workers are recycled after MAX_MODELS models, so RSS stays bounded."""
-    n = 104
-    samples: list[dict[str, float]] = []
-    rec = Recorder()
-
-    def on_result(result):
-        rec.on_result(result)
-        samples.append(_rss_mib(pool.worker_pids()))
-
-    pids_before = set(pool.worker_pids().values())
-    for gen in range(4):  # four "generations" of 26 tiny models on the same pool
-        jobs = tiny_jobs(n // 4, epochs=1, batch_size=32, prefix=f"mem{gen}-", generation=gen)
-        pool.run(jobs, WINE, rec.on_event, on_result, lambda: False)
-    assert len(rec.results) == n and {r.status for r in rec.results.values()} == {"ok"}
-    assert set(pool.worker_pids().values()) - pids_before  # recycled at least once
-    first = samples[4]  # warm: TF imported, data loaded, a few models grown
-    baseline = max(first.values())
-    peak = max(max(s.values()) for s in samples if s)
-    last = max(samples[-1].values())
-    bound = baseline + MAX_MODELS * 15 + 150
-    print(
-        f"worker RSS MiB: warm {baseline:.0f}, peak {peak:.0f}, end {last:.0f}, bound {bound:.0f}"
-    )
-    assert peak < bound
-    assert last < bound
-    assert os.getpid() not in pool.worker_pids().values()
+    assert_memory_stays_flat(pool, pool.worker_pids, MAX_MODELS)

@@ -56,9 +56,7 @@ def test_random_tier_excludes_the_top_and_follows_the_seed() -> None:
     assert len(rand) == 5 and not set(rand) & set(top) and len(set(rand)) == 5
     again = select_parents(table, cfg, 0)
     pd.testing.assert_frame_equal(chosen, again)
-    draws = {
-        tuple(select_parents(table, cfg.updated(seed=s), 0)["model_id"][4:]) for s in range(6)
-    }
+    draws = {tuple(select_parents(table, cfg.updated(seed=s), 0)["model_id"][4:]) for s in range(6)}
     assert len(draws) > 1  # the random tier really is random across seeds
 
 
@@ -82,9 +80,9 @@ def test_manual_ids() -> None:
     chosen = select_parents(table, CladeConfig(), 0, model_ids=["g0-001", "g0-004", "g0-001"])
     assert list(chosen["model_id"]) == ["g0-001", "g0-004"]
     assert set(chosen["reason"]) == {"manual"}
-    np.testing.assert_allclose(chosen["value"], table.set_index("model_id").loc[
-        ["g0-001", "g0-004"], "val_accuracy"
-    ])
+    np.testing.assert_allclose(
+        chosen["value"], table.set_index("model_id").loc[["g0-001", "g0-004"], "val_accuracy"]
+    )
 
 
 def test_unknown_manual_ids_are_named() -> None:

@@ -7,6 +7,11 @@ Results reach ``on_result`` as each task finishes. A task whose worker died come
 ``KilledWorker`` (after the scheduler's own ``allowed-failures`` retries): the model is
 tried again ``retries`` times, then recorded as failed with the reason. Stop requests go
 through a ``distributed.Event`` that the task's ``should_stop`` reads (throttled).
+
+Memory: TensorFlow keeps ~13 MiB per model in a process even after ``clear_session``, so a
+worker that has grown ``max_models_per_worker`` models is restarted through its nanny
+between two of its models. To make that safe, no more tasks are in flight than the
+cluster has threads: a worker that finishes a model then holds none of ours.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import queue
 import random
 import time
 import uuid
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -74,6 +80,14 @@ def _pin_worker(index: int) -> None:
     if cpus:
         _pin(str(cpus[index % len(cpus)]))
         _PINNED.append(index)
+
+
+def _threads(client) -> int:
+    """Threads in the cluster now (tasks that can run at once)."""
+    try:
+        return int(sum(client.nthreads().values()))
+    except Exception:  # scheduler busy: keep at least one task in flight
+        return 1
 
 
 def _grow_on_worker(
@@ -140,6 +154,9 @@ class DaskExecutor(Executor):
     longer than factor x max_train_time + grace is abandoned and its worker restarted.
     pin_cpus: pin worker process ``name`` (an int, as in a LocalCluster) to core
     ``name % cores`` on its first task; default: only for the LocalCluster made here.
+    max_models_per_worker: restart a worker (through its nanny) after this many models, so
+    memory stays flat; tasks are then submitted as threads free up. None: never restart
+    and submit every task at once (for adaptive clusters that scale on the queue).
     """
 
     name = "dask"
@@ -155,6 +172,7 @@ class DaskExecutor(Executor):
         stop_grace: float = 30.0,
         n_workers: int | None = None,
         pin_cpus: bool | None = None,
+        max_models_per_worker: int | None = 50,
     ):
         if address is not None and not isinstance(address, str):
             raise ValueError(f"address={address!r}: allowed a scheduler address string or None")
@@ -170,6 +188,19 @@ class DaskExecutor(Executor):
             isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1
         ):
             raise ValueError(f"n_workers={n_workers!r}: allowed None (one per core) or an int >= 1")
+        if max_models_per_worker is not None and (
+            isinstance(max_models_per_worker, bool)
+            or not isinstance(max_models_per_worker, int)
+            or max_models_per_worker < 1
+        ):
+            raise ValueError(
+                f"max_models_per_worker={max_models_per_worker!r}: allowed None (never "
+                "restart workers) or an int >= 1"
+            )
+        self.max_models_per_worker = max_models_per_worker
+        self.restarts = 0  # workers restarted to keep memory flat (all runs)
+        self._models_on: dict[str, int] = {}  # worker address -> models (across runs)
+        self._no_nanny: set[str] = set()
         self.address = address or None
         self.retries = retries
         self.event_interval = float(event_interval)
@@ -244,6 +275,7 @@ class DaskExecutor(Executor):
         started: dict[str, tuple[float, str]] = {}  # model_id -> (monotonic, worker address)
         done_ids: set[str] = set()  # models whose task returned (their _done event is due)
         seen_done: set[str] = set()
+        waiting = deque(jobs)
 
         def submit(job: GrowJob) -> None:
             attempts[job.model_id] = attempts.get(job.model_id, 0) + 1
@@ -276,16 +308,24 @@ class DaskExecutor(Executor):
                         started[event["model_id"]] = (time.monotonic(), event.get("address", ""))
                     on_event(event)
 
+        def fill() -> None:
+            """Submit waiting jobs: all at once, or as threads free up when recycling."""
+            if not waiting:
+                return
+            slots = len(waiting) if self.max_models_per_worker is None else _threads(client)
+            while waiting and len(pending) < max(1, slots):
+                submit(waiting.popleft())
+
         stopping, stop_since = False, 0.0
         try:
-            for job in jobs:
-                submit(job)
-            while pending:
+            fill()
+            while pending or waiting:
                 drain()
                 now = time.monotonic()
                 if not stopping and should_stop():
                     stopping, stop_since = True, now
                     stop_event.set()
+                    waiting.clear()  # never begun: grown again on resume
                     for future, job in list(pending.items()):
                         if job.model_id not in started:  # not begun: grown again on resume
                             future.cancel()
@@ -301,8 +341,13 @@ class DaskExecutor(Executor):
                         if result is not None:
                             done_ids.add(job.model_id)
                             on_result(result)
+                            drain()  # its last events before another worker's restart
+                            address = started.get(job.model_id, (0.0, ""))[1]
+                            self._recycle(client, address, pending, started)
                     elif job.model_id in started:
                         self._check_time_limit(client, future, job, started, pending, on_result)
+                if not stopping:
+                    fill()
                 time.sleep(0.05)
             deadline = time.monotonic() + 2.0  # let the last event chunks catch up
             while not done_ids <= seen_done and time.monotonic() < deadline:
@@ -314,6 +359,29 @@ class DaskExecutor(Executor):
                 future.cancel()
             with contextlib.suppress(Exception):
                 client.unsubscribe_topic(topic)
+
+    def _recycle(self, client, address: str, pending, started) -> None:
+        """Restart a worker that has grown its share of models, once it holds none of ours."""
+        if not address or self.max_models_per_worker is None or address in self._no_nanny:
+            return
+        models_on = self._models_on
+        models_on[address] = models_on.get(address, 0) + 1
+        if models_on[address] < self.max_models_per_worker:
+            return
+        if any(started.get(j.model_id, (0.0, ""))[1] == address for j in pending.values()):
+            return  # one of ours runs there: try again after it
+        try:
+            if client.processing([address]).get(address):
+                return  # another client's task, or one of ours not begun yet
+            worker = client.scheduler_info(n_workers=-1)["workers"].get(address, {})
+            if not worker.get("nanny"):
+                self._no_nanny.add(address)  # restarting would remove it for good
+                return
+            client.restart_workers([address], raise_for_error=False)
+        except Exception:  # scheduler busy or worker gone: its memory is not ours to lose
+            return
+        models_on.pop(address, None)
+        self.restarts += 1
 
     def _outcome(self, future, job: GrowJob, started, stopping: bool, submit):
         """The ModelResult of a finished task, or None when it is retried or was cancelled."""
