@@ -15,7 +15,7 @@ import bqplot as bq
 import ipywidgets as widgets
 import numpy as np
 import pandas as pd
-from traitlets import Int, Unicode, observe
+from traitlets import Bool, Int, Unicode, observe
 
 from dlgene_core import Clade
 from dlgene_core.population import USABLE_STATUSES
@@ -29,7 +29,7 @@ _SMALL = widgets.Layout(width="440px", height="300px")
 
 def accuracy_histogram(phenotypes: pd.DataFrame) -> tuple[list[str], np.ndarray]:
     """Bin labels and a (2, bins) array of train / test accuracy counts."""
-    labels = [f"{lo:.1f}-{hi:.1f}" for lo, hi in itertools.pairwise(BINS)]
+    labels = [f"{_short(lo)}-{_short(hi)}" for lo, hi in itertools.pairwise(BINS)]
     counts = np.zeros((2, len(labels)))
     usable = (
         phenotypes[phenotypes["status"].isin(USABLE_STATUSES)] if len(phenotypes) else phenotypes
@@ -39,6 +39,11 @@ def accuracy_histogram(phenotypes: pd.DataFrame) -> tuple[list[str], np.ndarray]
             values = usable[column].astype(float).to_numpy()
             counts[row], _ = np.histogram(values[np.isfinite(values)], bins=BINS)
     return labels, counts
+
+
+def _short(edge: float) -> str:
+    """ ".3" for 0.3 and "1" for 1.0: ten bin labels fit under a small figure unrotated."""
+    return "1" if edge >= 1.0 else f"{edge:.1f}"[1:]
 
 
 def best_so_far(phenotypes: pd.DataFrame) -> pd.DataFrame:
@@ -81,6 +86,9 @@ class GenerationViews(Panel):
     # not "model_id": that name is ipywidgets' own Widget.model_id (the comm id); a
     # trait of that name breaks every reference to this widget in the front end.
     shown_model = Unicode("", help="model shown in the heatmap and the lineage")
+    follow_best = Bool(
+        True, help="show the best model as results come in (off once one is picked by hand)"
+    )
 
     def __init__(self, clade: Clade, max_rate_hz: float = 2.0):
         super().__init__()
@@ -89,8 +97,11 @@ class GenerationViews(Panel):
         self._drawn_model: str | None = None
         self.generation_picker = widgets.Dropdown(description="generation", options=[0])
         self.model_picker = widgets.Dropdown(description="model", options=[""])
+        self.follow_toggle = widgets.Checkbox(description="follow the best", indent=False)
+        self._auto = False  # True while the panel itself sets shown_model
         widgets.link((self.generation_picker, "value"), (self, "generation"))
         widgets.link((self.model_picker, "value"), (self, "shown_model"))
+        widgets.link((self, "follow_best"), (self.follow_toggle, "value"))  # trait first: it wins
         x_bins, y_count = bq.OrdinalScale(), bq.LinearScale(min=0, max=1)
         self._count_scale = y_count
         self.histogram = bq.Bars(
@@ -109,7 +120,7 @@ class GenerationViews(Panel):
             animation_duration=0,
             axes=[
                 bq.Axis(scale=x_bins, label="accuracy"),
-                bq.Axis(scale=y_count, orientation="vertical", label="models"),
+                bq.Axis(scale=y_count, orientation="vertical", label="models", tick_format="d"),
             ],
         ).add_class("dlgene-histogram-fig")
         x_gen, y_acc = bq.LinearScale(min=0, max=1), bq.LinearScale(min=0, max=1)
@@ -128,6 +139,7 @@ class GenerationViews(Panel):
             title="best so far",
             layout=_SMALL,
             animation_duration=0,
+            legend_location="bottom-right",  # a rising curve leaves that corner free
             axes=[
                 bq.Axis(scale=x_gen, label="generation", tick_format="d", tick_values=[0, 1]),
                 bq.Axis(scale=y_acc, orientation="vertical", label="accuracy"),
@@ -150,7 +162,7 @@ class GenerationViews(Panel):
         ).add_class("dlgene-confusion-fig")
         self.lineage = widgets.HTML("").add_class("dlgene-lineage")
         self.children = [
-            widgets.HBox([self.generation_picker, self.model_picker]),
+            widgets.HBox([self.generation_picker, self.model_picker, self.follow_toggle]),
             widgets.HBox([self.histogram_figure, self.best_figure]),
             widgets.HBox([self.heatmap_figure, self.lineage]),
         ]
@@ -181,13 +193,21 @@ class GenerationViews(Panel):
             # best first (by the selection metric), so the heatmap opens on the best model
             finished = [str(m) for m in self.clade.best(n=len(phenotypes))["model_id"]]
             options = finished or [""]
-            if list(self.model_picker.options) != options:
-                keep = self.shown_model if self.shown_model in options else options[0]
-                self.model_picker.options = options
-                self.model_picker.value = keep
+            keep = self.shown_model if self.shown_model in options else options[0]
+            if self.follow_best:
+                keep = options[0]
+            if list(self.model_picker.options) != options or self.shown_model != keep:
+                self._auto = True  # not a pick by hand
+                try:
+                    self.model_picker.options = options
+                    self.model_picker.value = keep
+                finally:
+                    self._auto = False
             self._draw_histogram()
             best = best_so_far(phenotypes)
             self._fit_best_axes(best)
+            if len(best) == 1:  # bqplot squeezes a (2, 1) y into one line: draw a point twice
+                best = pd.concat([best, best], ignore_index=True)
             with self.best_lines.hold_sync():
                 self.best_lines.x = best["generation"].to_numpy(dtype=float)
                 self.best_lines.y = [
@@ -215,12 +235,26 @@ class GenerationViews(Panel):
 
     @observe("shown_model")
     def _on_model(self, _change) -> None:
-        if hasattr(self, "_throttle"):
-            self._draw_model()
+        if not hasattr(self, "_throttle"):
+            return
+        if not self._auto:
+            self.follow_best = False  # picked by hand: keep it
+        self._draw_model()
+
+    @observe("follow_best")
+    def _on_follow_best(self, change) -> None:
+        if change["new"] and hasattr(self, "_throttle"):
+            self.refresh()
 
     def _draw_histogram(self) -> None:
         labels, counts = accuracy_histogram(self.clade.generation_phenotypes(self.generation))
-        self._count_scale.max = float(max(1.0, counts.max()))  # an explicit domain: bars show
+        # an explicit domain (bars show), whole-model ticks and headroom for the legend
+        top = int(max(1.0, counts.max()))
+        self._count_scale.max = float(top + max(1, round(0.4 * top)))
+        step = max(1, int(np.ceil(top / 8)))
+        self.histogram_figure.axes[1].tick_values = list(
+            range(0, int(self._count_scale.max) + 1, step)
+        )
         with self.histogram.hold_sync():
             self.histogram.x, self.histogram.y = labels, counts
         self.histogram_figure.title = f"accuracy histogram, generation {self.generation}"

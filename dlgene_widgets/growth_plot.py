@@ -17,7 +17,7 @@ from typing import Any
 import bqplot as bq
 import ipywidgets as widgets
 import numpy as np
-from traitlets import Int, List, Unicode, observe
+from traitlets import Bool, Int, List, Unicode, observe
 
 from dlgene_core import Clade
 
@@ -26,6 +26,7 @@ from ._throttle import Throttle
 
 PALETTE = bq.CATEGORY10
 FINISHED_FOR_COMPARE = ("ok", "timed_out", "diverged")
+COMPARE_BEST = 5  # models the compare view shows until some are picked by hand
 
 
 def decimate(
@@ -162,6 +163,11 @@ class GrowthPlot(Panel):
     live_models = List(Unicode(), help="models drawn on the live figures")
     compare_ids = List(Unicode(), help="finished models drawn on the compare figure")
     compare_metric = Unicode("loss", help="loss or accuracy on the compare figure")
+    compare_best = Bool(
+        True,
+        help="compare the best finished models of the latest grown generation (turned off "
+        "when models are picked by hand)",
+    )
     flushes = Int(0, help="pushes to the live figures so far (bounded by max_rate_hz)")
 
     def __init__(self, clade: Clade, max_points: int = 2000, max_rate_hz: float = 10.0):
@@ -181,6 +187,10 @@ class GrowthPlot(Panel):
             fig.add_class("dlgene-growth-fig")
         self.compare_picker = widgets.SelectMultiple(description="compare", rows=6)
         self.metric_picker = widgets.ToggleButtons(options=["loss", "accuracy"], value="loss")
+        self.best_toggle = widgets.Checkbox(
+            description=f"best {COMPARE_BEST} of the latest generation", indent=False
+        )
+        self._auto = False  # True while the panel itself sets compare_ids
         self.compare_x, self.compare_y = bq.LinearScale(), bq.LinearScale()
         self.compare_figure = bq.Figure(
             marks=[],
@@ -197,10 +207,14 @@ class GrowthPlot(Panel):
             lambda c: setattr(self, "compare_ids", list(c["new"])), names="value"
         )
         widgets.link((self.metric_picker, "value"), (self, "compare_metric"))
+        widgets.link((self, "compare_best"), (self.best_toggle, "value"))  # trait first: it wins
         self.children = [
             widgets.HBox([self.loss_figure.figure, self.accuracy_figure.figure]),
             widgets.HBox(
-                [widgets.VBox([self.compare_picker, self.metric_picker]), self.compare_figure]
+                [
+                    widgets.VBox([self.compare_picker, self.best_toggle, self.metric_picker]),
+                    self.compare_figure,
+                ]
             ),
         ]
         self.add_class("dlgene-growth-panel")
@@ -293,15 +307,52 @@ class GrowthPlot(Panel):
             )
         if list(self.compare_picker.options) != ids:
             keep = tuple(m for m in self.compare_picker.value if m in ids)
-            self.compare_picker.options = ids
-            self.compare_picker.value = keep
+            self._auto = True  # options changed: not a pick by hand
+            try:
+                self.compare_picker.options = ids
+                self.compare_picker.value = keep
+            finally:
+                self._auto = False
+        if self.compare_best:
+            self._show_best()
+
+    def best_compare_ids(self) -> list[str]:
+        """The best finished models (selection metric) of the latest generation with any."""
+        phenotypes = self.clade.phenotypes
+        if phenotypes.empty:
+            return []
+        finished = phenotypes[phenotypes["status"].isin(FINISHED_FOR_COMPARE)]
+        if finished.empty:
+            return []
+        latest = int(finished["generation"].max())
+        return [str(m) for m in self.clade.best(COMPARE_BEST, generation=latest)["model_id"]]
+
+    def _show_best(self) -> None:
+        best = [m for m in self.best_compare_ids() if m in self.compare_picker.options]
+        if best != list(self.compare_ids):
+            self._auto = True
+            try:
+                self.compare_ids = best
+            finally:
+                self._auto = False
+
+    @observe("compare_best")
+    def _on_compare_best(self, change) -> None:
+        if change["new"] and hasattr(self, "compare_figure"):
+            self._show_best()
 
     @observe("compare_ids", "compare_metric")
-    def _on_compare(self, _change) -> None:
+    def _on_compare(self, change) -> None:
         if not hasattr(self, "compare_figure"):
             return
+        if change["name"] == "compare_ids" and not self._auto:
+            self.compare_best = False  # picked by hand: keep the choice
         if tuple(self.compare_ids) != self.compare_picker.value:
-            self.compare_picker.value = tuple(self.compare_ids)
+            self._auto, auto = True, self._auto
+            try:
+                self.compare_picker.value = tuple(self.compare_ids)
+            finally:
+                self._auto = auto
         self.draw_compare()
 
     def draw_compare(self) -> None:

@@ -74,25 +74,49 @@ def test_compare_view_draws_finished_models(grown):
     plot.refresh_compare_options()
     ids = list(clade.genotypes["model_id"])
     assert list(plot.compare_picker.options) == sorted(ids)
+    # until models are picked by hand it shows the best of the latest generation, best first
+    best = list(clade.best(5, generation=0)["model_id"])
+    assert plot.compare_best and plot.best_toggle.value
+    assert plot.compare_ids == best and set(best) == set(ids)
+    assert len([m for m in plot.compare_figure.marks if type(m).__name__ == "Lines"]) == 3
     plot.compare_picker.value = tuple(ids[:2])
+    assert plot.compare_ids == ids[:2]
+    assert not plot.compare_best and not plot.best_toggle.value  # a pick by hand sticks
+    plot.refresh_compare_options()
     assert plot.compare_ids == ids[:2]
     lines = [m for m in plot.compare_figure.marks if type(m).__name__ == "Lines"]
     assert len(lines) == 2 and all(len(m.x) <= 50 for m in lines)
     plot.metric_picker.value = "accuracy"
     assert plot.compare_figure.axes[1].label == "accuracy"
+    plot.best_toggle.value = True  # back to the best ones
+    assert plot.compare_ids == best and tuple(best) == plot.compare_picker.value
 
 
 def test_generation_views_show_histogram_best_heatmap_lineage(grown):
-    _clade, _plot, views, _elapsed = grown
+    clade, _plot, views, _elapsed = grown
     assert "dlgene-generation-views" in views._dom_classes
     assert views.histogram.y.shape == (2, 10)
     assert views.histogram.y[0].sum() == 3  # three usable models in generation 0
-    assert list(views.best_lines.x) == [0.0]
-    model = views.model_picker.options[0]
-    views.shown_model = model
+    assert list(views.best_lines.x) == [0.0, 0.0]  # one generation: a point drawn twice
+    top = clade.best(1).iloc[0]
+    assert views.best_lines.y.shape == (2, 2)  # two lines (val, test), not squeezed to one
+    assert views.best_lines.y[0][0] == pytest.approx(float(top["val_accuracy"]))
+    assert views.histogram.x[0] == ".0-.1" and views.histogram.x[-1] == ".9-1"
+    ticks = views.histogram_figure.axes[1].tick_values
+    assert views._count_scale.max > views.histogram.y.max()  # headroom for the legend
+    assert all(float(t).is_integer() for t in ticks) and ticks[0] == 0  # whole models
+    best = str(clade.best(1)["model_id"].iloc[0])
+    assert views.follow_best and views.shown_model == best == views.model_picker.options[0]
+    model = views.model_picker.options[-1]
+    views.model_picker.value = model  # picked by hand: it stays through refreshes
+    assert views.shown_model == model and not views.follow_best
+    views.refresh()
+    assert views.shown_model == model
     assert views.heatmap.color.shape == (10, 10)
     assert views.heatmap.color.sum() > 0
     assert model in views.lineage.value and "spawned" in views.lineage.value
+    views.follow_toggle.value = True
+    assert views.shown_model == best and best in views.heatmap_figure.title
 
 
 def test_long_histories_stay_bounded_and_keep_the_latest_batch():
