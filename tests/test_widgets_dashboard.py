@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
 import pytest
@@ -96,11 +97,9 @@ def test_stop_during_evolve_keeps_finished_models(tmp_path):
     assert not dash.running and not dash.buttons["evolve"].disabled
 
 
-def test_show_in_sidecar_explains_the_alternative(tmp_path):
+def test_show_in_sidecar_explains_the_alternative(tmp_path, monkeypatch):
     pytest.importorskip("IPython")
     dash = CladeDashboard(tiny_clade(tmp_path / "run"))
-    try:
-        import sidecar  # noqa: F401
-    except ImportError:
-        with pytest.raises(ImportError, match="Create New View for Output"):
-            dash.show_in_sidecar()
+    monkeypatch.setitem(sys.modules, "sidecar", None)  # as if the package were not installed
+    with pytest.raises(ImportError, match="Create New View for Output"):
+        dash.show_in_sidecar()

@@ -3,7 +3,8 @@
 The module-scoped ``app`` fixture (conftest.py) serves tests/browser/app_notebook.py's
 notebook and opens it; the tests below run in order against one page per front end:
 render -> spawn + grow (live curves, table rows) -> top-tier slider (preview text and the
-kernel's selection) -> screenshot -> evolve N then stop -> network audit.
+kernel's selection) -> screenshot -> evolve N then stop -> (Lab) the dashboard in a
+side panel -> network audit.
 Assertions are on text and on kernel-side state (events.jsonl, the run folder), never pixels.
 """
 
@@ -199,6 +200,50 @@ def test_stop_ends_evolve_and_keeps_finished_models(app: App) -> None:
     n_last = int((phenotypes["generation"] == last).sum())
     assert f"{n_last}/{POPULATION}" in stopped["value"], stopped
     assert "stop" in _status(app).lower()
+
+
+SIDE = ".jp-LinkedOutputView .dlgene-dashboard"
+MAIN = ".jp-NotebookPanel .dlgene-dashboard"
+
+
+def test_lab_side_panel_is_a_live_view_of_the_same_dashboard(app: App) -> None:
+    """JupyterLab's "Create New View for Output" docks the dashboard in a panel of its own
+    (split below the notebook; drag it to either side; no extra package needed): a second
+    view of the same widget models, so a slider moved there reaches the kernel and the
+    notebook's view follows."""
+    if app.frontend != "lab":
+        pytest.skip("the side panel is a JupyterLab feature; Voila is a single page")
+    page = app.page
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:create-output-view')")
+    app.wait_for(f"{SIDE} .dlgene-top-tier .noUi-handle", timeout=60, state="visible")
+    side_box = page.locator(".jp-LinkedOutputView").first.bounding_box()
+    notebook_box = page.locator(".jp-NotebookPanel").first.bounding_box()
+    assert side_box and notebook_box
+    beside = side_box["x"] >= notebook_box["x"] + notebook_box["width"] - 2
+    below = side_box["y"] >= notebook_box["y"] + notebook_box["height"] - 2
+    assert beside or below, (side_box, notebook_box)  # its own docked panel, no overlap
+    assert "idle" in page.locator(f"{SIDE} .dlgene-status").first.inner_text().lower()
+    readout = f"{SIDE} .dlgene-top-tier .widget-readout"
+    before = page.locator(readout).first.inner_text()
+    n_events = len(app.events())
+    page.focus(f"{SIDE} .dlgene-top-tier .noUi-handle")
+    for _ in range(3):
+        page.keyboard.press("ArrowLeft")
+    moved = app.wait_event(
+        lambda e: e["kind"] == "widget" and e["css"] == "dlgene-top-tier",
+        15,
+        "top-tier moved in the side panel",
+        n_events,
+    )
+    page.wait_for_function(
+        """([main, value]) => {
+            const el = document.querySelector(main);
+            return !!el && el.innerText.trim() === value;
+        }""",
+        arg=[f"{MAIN} .dlgene-top-tier .widget-readout", page.locator(readout).first.inner_text()],
+        timeout=15_000,
+    )
+    assert float(moved["value"]) < float(before)
 
 
 def test_no_request_leaves_loopback(app: App) -> None:
