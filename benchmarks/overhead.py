@@ -52,6 +52,41 @@ def _config(quick: bool, seed: int) -> CladeConfig:
     )
 
 
+class KerasClock:
+    """Adds up wall time inside Keras' fit / predict / evaluate (outermost calls only), so
+    each side's time *outside* Keras, the part dlgene adds, can be compared without the
+    fit-to-fit noise of this machine."""
+
+    def __init__(self) -> None:
+        import keras
+
+        self.model_cls = keras.Model
+        self.originals = {n: getattr(keras.Model, n) for n in ("fit", "predict", "evaluate")}
+        self.seconds = 0.0
+        self._depth = 0
+        for name, original in self.originals.items():
+            setattr(keras.Model, name, self._timed(original))
+
+    def _timed(self, original):
+        clock = self
+
+        def timed(model, *args, **kwargs):
+            clock._depth += 1
+            start = time.perf_counter()
+            try:
+                return original(model, *args, **kwargs)
+            finally:
+                clock._depth -= 1
+                if clock._depth == 0:
+                    clock.seconds += time.perf_counter() - start
+
+        return timed
+
+    def close(self) -> None:
+        for name, original in self.originals.items():
+            setattr(self.model_cls, name, original)
+
+
 class CallbackClock:
     """Wraps MonitorGrowth.on_train_batch_end to add up the time spent in it (which
     includes the listener chain down to the clade's trait change and its observers)."""
@@ -154,9 +189,11 @@ def main() -> None:
     warm.fit(ds.x_train[:256], ds.y_train[:256], batch_size=128, epochs=1, verbose=0)
 
     clock = CallbackClock()
+    keras_clock = KerasClock()
     seen: list[int] = []
     times: dict[str, dict[str, list[float]]] = {
-        m: {"a": [], "b": [], "cb": [], "train": [], "batches": []} for m in model_ids
+        m: {"a": [], "b": [], "cb": [], "train": [], "batches": [], "out_a": [], "out_b": []}
+        for m in model_ids
     }
     phenotypes: dict[str, object] = {}
     bare_accuracy: dict[str, float] = {}
@@ -174,17 +211,23 @@ def main() -> None:
                     if side == "a":
                         before = clock.seconds
                         start = time.perf_counter()
+                        inside = keras_clock.seconds
                         clade.grow_models(model_ids=[model_id])
                         times[model_id]["a"].append(time.perf_counter() - start)
+                        inside = keras_clock.seconds - inside
+                        times[model_id]["out_a"].append(times[model_id]["a"][-1] - inside)
                         times[model_id]["cb"].append(clock.seconds - before)
                     else:
+                        inside = keras_clock.seconds
                         seconds, bare_accuracy[model_id] = bare_fit(clade, model_id)
                         times[model_id]["b"].append(seconds)
+                        times[model_id]["out_b"].append(seconds - (keras_clock.seconds - inside))
                 phenotypes[model_id] = clade.phenotypes.set_index("model_id").loc[model_id]
                 times[model_id]["train"].append(float(phenotypes[model_id]["train_time"]))
                 times[model_id]["batches"].append(float(phenotypes[model_id]["batches_run"]))
     finally:
         clock.close()
+        keras_clock.close()
 
     def stat(values: list[float], how: str) -> float:
         return float(min(values) if how == "min" else statistics.median(values))
@@ -207,6 +250,14 @@ def main() -> None:
             f"ratio (a)/(b) = {total_a / total_b:.3f} (target <= 1.05); cost per model "
             f"{(total_a - total_b) / n:+.3f} s"
         )
+    out_a = statistics.median(x for m in model_ids for x in times[m]["out_a"])
+    out_b = statistics.median(x for m in model_ids for x in times[m]["out_b"])
+    typical = statistics.median(x for m in model_ids for x in times[m]["b"])
+    print(
+        f"outside Keras' fit/predict/evaluate, median per model: grow_models {out_a:.3f} s, "
+        f"bare {out_b:.3f} s: dlgene adds {out_a - out_b:+.3f} s a model "
+        f"({100 * (out_a - out_b) / typical:+.1f}% of the median bare model, {typical:.2f} s)"
+    )
     runs = n * repeats
     train = sum(sum(times[m]["train"]) for m in model_ids)
     batches = int(sum(sum(times[m]["batches"]) for m in model_ids))

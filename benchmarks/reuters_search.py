@@ -65,9 +65,7 @@ def main() -> None:
     generations = args.generations or (2 if args.quick else 3)
     population = args.population or (4 if args.quick else 20)
     values = {**SEARCH, **(QUICK if args.quick else {})}
-    cfg = CladeConfig(
-        population_size=population, generations=generations, seed=args.seed, **values
-    )
+    cfg = CladeConfig(population_size=population, generations=generations, seed=args.seed, **values)
     folder = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="dlgene-reuters-"))
     folder = folder / "run" if not args.out else folder
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
@@ -75,15 +73,21 @@ def main() -> None:
     started = time.perf_counter()
     clade = GAFC1(cfg, data="reuters", folder=folder, data_path=str(path))
     ds = clade.load_data()
-    print(f"reuters: {len(ds.y_train)} train / {len(ds.y_val)} val / {len(ds.y_test)} test, "
-          f"{ds.input_shape[0]} words, {ds.n_classes} topics; {generations} generations x "
-          f"{population} models; folder {folder}", flush=True)
+    print(
+        f"reuters: {len(ds.y_train)} train / {len(ds.y_val)} val / {len(ds.y_test)} test, "
+        f"{ds.input_shape[0]} words, {ds.n_classes} topics; {generations} generations x "
+        f"{population} models; folder {folder}",
+        flush=True,
+    )
 
     def report(change) -> None:
         done, total = change["new"]
         if total and done == total:
-            print(f"  generation {clade.generation} grown; "
-                  f"{time.perf_counter() - started:.0f} s so far", flush=True)
+            print(
+                f"  generation {clade.generation} grown; "
+                f"{time.perf_counter() - started:.0f} s so far",
+                flush=True,
+            )
 
     clade.observe(report, names=["progress"])
     clade.evolve()
@@ -94,19 +98,22 @@ def main() -> None:
     for gen, rows in ph.groupby("generation"):
         usable = rows[rows["status"].isin(["ok", "timed_out"])]
         best = usable.sort_values(["val_accuracy", "model_id"], ascending=[False, True]).iloc[0]
-        print(f"{gen:>10d}  {len(rows):>6d}  {len(usable):>2d}  "
-              f"{usable['val_accuracy'].mean():8.4f}  {best['val_accuracy']:8.4f}  "
-              f"{usable['test_accuracy'].mean():9.4f}  {best['test_accuracy']:16.4f}")
+        print(
+            f"{gen:>10d}  {len(rows):>6d}  {len(usable):>2d}  "
+            f"{usable['val_accuracy'].mean():8.4f}  {best['val_accuracy']:8.4f}  "
+            f"{usable['test_accuracy'].mean():9.4f}  {best['test_accuracy']:16.4f}"
+        )
     best = clade.best(1).iloc[0]
     statuses = ph["status"].value_counts().to_dict()
     print(f"\nstatuses: {statuses}")
-    print(f"best by validation: {best['model_id']} val_accuracy {best['val_accuracy']:.4f} "
-          f"-> test_accuracy {best['test_accuracy']:.4f} "
-          f"({'meets' if best['test_accuracy'] >= 0.80 else 'misses'} the 0.80 target; "
-          f"logistic regression 0.79)")
+    print(
+        f"best by validation: {best['model_id']} val_accuracy {best['val_accuracy']:.4f} "
+        f"-> test_accuracy {best['test_accuracy']:.4f} "
+        f"({'meets' if best['test_accuracy'] >= 0.80 else 'misses'} the 0.80 target; "
+        f"logistic regression 0.79)"
+    )
     print(f"best genotype: {clade.genotype(best['model_id'])}")
-    print(f"highest test accuracy of any model (not a fair pick): "
-          f"{ph['test_accuracy'].max():.4f}")
+    print(f"highest test accuracy of any model (not a fair pick): {ph['test_accuracy'].max():.4f}")
     print(f"total time: {total:.0f} s ({total / 60:.1f} min) for {len(ph)} models")
 
 

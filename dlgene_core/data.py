@@ -5,6 +5,10 @@ re-opened folders load exactly the same arrays. Forms:
 
 - ``flat``: (N, features) float32 (GAFC1).
 - ``grid``: (N, steps, channels) or (N, H, W, C) float32 (GACNN1, numeric GARNN1).
+
+uint8 arrays (Reuters' binary bag of words, byte images) stay uint8 in both forms: Keras
+casts them to float32 at the model's input, exactly, and they take a quarter of the memory
+and of the copy into TensorFlow that every ``fit`` makes (323 MB -> 81 MB for Reuters).
 - ``tokens``: (N, sequence_length) int32 word indices, 0 = padding (GARNN1 on text).
 """
 
@@ -191,7 +195,8 @@ def shape_for_form(x: np.ndarray, form: str, name: str) -> np.ndarray:
                 f"{name}: token form needs integer (N, steps) arrays, got {x.dtype} {x.shape}"
             )
         return x.astype(np.int32)
-    x = x.astype(np.float32)
+    if x.dtype != np.uint8:  # uint8 stays: see the module docstring
+        x = x.astype(np.float32)
     if form == "flat":
         return x.reshape(len(x), -1)
     # grid: sequences (N, steps) gain a channel axis; images keep (N, H, W, C).
@@ -239,9 +244,10 @@ def _load_reuters_sequences(path: str, max_words: int):
 
 
 def _bag_of_words(seqs: list[list[int]], max_words: int) -> np.ndarray:
-    out = np.zeros((len(seqs), max_words), dtype=np.float32)
+    """Binary (N, max_words) uint8: 1 where a word index occurs (Keras' "binary" mode)."""
+    out = np.zeros((len(seqs), max_words), dtype=np.uint8)
     for i, s in enumerate(seqs):
-        out[i, np.asarray(s, dtype=np.int64)] = 1.0
+        out[i, np.asarray(s, dtype=np.int64)] = 1
     return out
 
 

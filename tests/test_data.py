@@ -192,9 +192,11 @@ def test_reuters_flat_file_gives_identical_data(shared_data) -> None:
     assert len(da.y_val) == 898
     assert da.input_shape == (1000,) and da.n_classes == 46
     assert da.class_names[3] == "earn"
-    # bag of words: a 1 at each word index present (index 1 = start, in every wire)
-    assert set(np.unique(da.x_train)) == {0.0, 1.0}
-    assert da.x_train[:, 1].min() == 1.0
+    # bag of words: a 1 at each word index present (index 1 = start, in every wire), kept
+    # as uint8 (Keras casts it to float32 at the model input)
+    assert da.x_train.dtype == np.uint8 and da.x_test.dtype == np.uint8
+    assert set(np.unique(da.x_train)) == {0, 1}
+    assert da.x_train[:, 1].min() == 1
 
 
 def test_reuters_bag_of_words_row(shared_data) -> None:

@@ -141,6 +141,28 @@ def test_same_job_same_results(digits) -> None:
     assert a.phenotype["test_accuracy"] == b.phenotype["test_accuracy"]
 
 
+def test_uint8_features_train_exactly_like_float32() -> None:
+    """A binary bag of words is kept as uint8 (a quarter of the memory and copy time);
+    Keras casts it at the model input, so the results are the float32 ones, bit for bit."""
+    from dlgene_core.data import make_dataset
+
+    rng = np.random.default_rng(3)
+    x = (rng.random((300, 40)) < 0.2).astype(np.uint8)
+    y = (x[:, :5].sum(axis=1) % 3).astype(np.int64)
+    spec = DataSpec("bag", validation_fraction=0.2, seed=0)
+    as_bytes = make_dataset("bag", x[:240], y[:240], x[240:], y[240:], spec)
+    as_floats = make_dataset(
+        "bag", x[:240].astype(np.float32), y[:240], x[240:].astype(np.float32), y[240:], spec
+    )
+    assert as_bytes.x_train.dtype == np.uint8 and as_floats.x_train.dtype == np.float32
+    genotype = _genotype(batch_size=32, epochs=3)
+    a = grow_one(_job(genotype), as_bytes).phenotype
+    b = grow_one(_job(genotype), as_floats).phenotype
+    assert a["status"] == b["status"] == "ok"
+    for key in ("train_loss", "val_loss", "val_accuracy", "test_loss", "test_accuracy"):
+        assert a[key] == b[key], key
+
+
 def test_nan_loss_is_diverged(digits) -> None:
     linear = {"units": 64, "activation": "linear", "regularizer": "none", "reg_value": 0.0}
     genotype = _genotype(optimizer="sgd", learning_rate=1e6, epochs=3, layers=[linear] * 3)
