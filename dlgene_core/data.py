@@ -5,11 +5,12 @@ re-opened folders load exactly the same arrays. Forms:
 
 - ``flat``: (N, features) float32 (GAFC1).
 - ``grid``: (N, steps, channels) or (N, H, W, C) float32 (GACNN1, numeric GARNN1).
-
-uint8 arrays (Reuters' binary bag of words, byte images) stay uint8 in both forms: Keras
-casts them to float32 at the model's input, exactly, and they take a quarter of the memory
-and of the copy into TensorFlow that every ``fit`` makes (323 MB -> 81 MB for Reuters).
 - ``tokens``: (N, sequence_length) int32 word indices, 0 = padding (GARNN1 on text).
+
+uint8 arrays (Reuters' binary bag of words, byte images) stay uint8 in the flat and grid
+forms: Keras casts them to float32 at the model's input, exactly, and they take a quarter
+of the memory and of the copy into TensorFlow that every ``fit`` makes (323 MB -> 81 MB
+for Reuters).
 """
 
 from __future__ import annotations
