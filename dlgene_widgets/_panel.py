@@ -6,7 +6,8 @@ idempotent; registering them here keeps each panel's ``close`` to one line.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 
 import ipywidgets as widgets
 
@@ -15,6 +16,21 @@ class Panel(widgets.VBox):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._cleanups: list[Callable[[], None]] = []
+        self._setting_itself = False
+
+    @contextlib.contextmanager
+    def setting_itself(self) -> Iterator[None]:
+        """Trait changes made inside are the panel's own (following the data), not a
+        person's pick: observers read ``picked_by_hand`` to tell the two apart."""
+        before, self._setting_itself = self._setting_itself, True
+        try:
+            yield
+        finally:
+            self._setting_itself = before
+
+    @property
+    def picked_by_hand(self) -> bool:
+        return not self._setting_itself
 
     def on_close(self, cleanup: Callable[[], None]) -> None:
         """Run ``cleanup`` when the panel closes (once)."""

@@ -112,7 +112,6 @@ class ConfigEditor(Panel):
             raise ValueError(f"read_only: unknown fields {unknown}; allowed: CladeConfig fields")
         self.read_only = list(read_only)
         self._scratch = self.config.copy()
-        self._showing = False  # True while the editor itself writes values into controls
         self.controls: dict[str, FieldControl] = {}
         self.field_errors: dict[str, widgets.HTML] = {}
         self.error_text = widgets.HTML("").add_class("dlgene-config-error")
@@ -161,7 +160,7 @@ class ConfigEditor(Panel):
 
     # ------------------------------------------------------------------ edits
     def _on_edit(self, name: str) -> None:
-        if self._showing:
+        if not self.picked_by_hand:  # the editor itself is writing values into controls
             return
         self.validate_field(name)
 
@@ -229,11 +228,8 @@ class ConfigEditor(Panel):
         self._show_errors()
 
     def _show(self, name: str, value: Any) -> None:
-        self._showing = True
-        try:
+        with self.setting_itself():
             self.controls[name].show(value)
-        finally:
-            self._showing = False
 
     def _show_all(self) -> None:
         for name in self.controls:

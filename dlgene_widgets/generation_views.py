@@ -98,7 +98,6 @@ class GenerationViews(Panel):
         self.generation_picker = widgets.Dropdown(description="generation", options=[0])
         self.model_picker = widgets.Dropdown(description="model", options=[""])
         self.follow_toggle = widgets.Checkbox(description="follow the best", indent=False)
-        self._auto = False  # True while the panel itself sets shown_model
         widgets.link((self.generation_picker, "value"), (self, "generation"))
         widgets.link((self.model_picker, "value"), (self, "shown_model"))
         widgets.link((self, "follow_best"), (self.follow_toggle, "value"))  # trait first: it wins
@@ -197,12 +196,9 @@ class GenerationViews(Panel):
             if self.follow_best:
                 keep = options[0]
             if list(self.model_picker.options) != options or self.shown_model != keep:
-                self._auto = True  # not a pick by hand
-                try:
+                with self.setting_itself():  # not a pick by hand
                     self.model_picker.options = options
                     self.model_picker.value = keep
-                finally:
-                    self._auto = False
             self._draw_histogram()
             best = best_so_far(phenotypes)
             self._fit_best_axes(best)
@@ -237,8 +233,8 @@ class GenerationViews(Panel):
     def _on_model(self, _change) -> None:
         if not hasattr(self, "_throttle"):
             return
-        if not self._auto:
-            self.follow_best = False  # picked by hand: keep it
+        if self.picked_by_hand:
+            self.follow_best = False  # keep it
         self._draw_model()
 
     @observe("follow_best")

@@ -190,7 +190,6 @@ class GrowthPlot(Panel):
         self.best_toggle = widgets.Checkbox(
             description=f"best {COMPARE_BEST} of the latest generation", indent=False
         )
-        self._auto = False  # True while the panel itself sets compare_ids
         self.compare_x, self.compare_y = bq.LinearScale(), bq.LinearScale()
         self.compare_figure = bq.Figure(
             marks=[],
@@ -307,12 +306,9 @@ class GrowthPlot(Panel):
             )
         if list(self.compare_picker.options) != ids:
             keep = tuple(m for m in self.compare_picker.value if m in ids)
-            self._auto = True  # options changed: not a pick by hand
-            try:
+            with self.setting_itself():  # options changed: not a pick by hand
                 self.compare_picker.options = ids
                 self.compare_picker.value = keep
-            finally:
-                self._auto = False
         if self.compare_best:
             self._show_best()
 
@@ -330,11 +326,8 @@ class GrowthPlot(Panel):
     def _show_best(self) -> None:
         best = [m for m in self.best_compare_ids() if m in self.compare_picker.options]
         if best != list(self.compare_ids):
-            self._auto = True
-            try:
+            with self.setting_itself():
                 self.compare_ids = best
-            finally:
-                self._auto = False
 
     @observe("compare_best")
     def _on_compare_best(self, change) -> None:
@@ -345,14 +338,11 @@ class GrowthPlot(Panel):
     def _on_compare(self, change) -> None:
         if not hasattr(self, "compare_figure"):
             return
-        if change["name"] == "compare_ids" and not self._auto:
+        if change["name"] == "compare_ids" and self.picked_by_hand:
             self.compare_best = False  # picked by hand: keep the choice
         if tuple(self.compare_ids) != self.compare_picker.value:
-            self._auto, auto = True, self._auto
-            try:
+            with self.setting_itself():
                 self.compare_picker.value = tuple(self.compare_ids)
-            finally:
-                self._auto = auto
         self.draw_compare()
 
     def draw_compare(self) -> None:

@@ -39,7 +39,6 @@ class ParentPicker(Panel):
         super().__init__()
         self.clade = clade
         self._lock = threading.RLock()
-        self._syncing = False
         self.top_tier, self.random_tier = clade.config.top_tier, clade.config.random_tier
         self.top_slider = widgets.FloatSlider(
             value=self.top_tier,
@@ -178,13 +177,13 @@ class ParentPicker(Panel):
 
     @observe("top_k")
     def _on_top_k(self, change) -> None:
-        if not hasattr(self, "_throttle") or self._syncing:
+        if not hasattr(self, "_throttle") or not self.picked_by_hand:
             return
         self.picks = self.ranking[: change["new"]]
         self.mode = MANUAL
 
     def _on_checkbox(self, change) -> None:
-        if self._syncing:
+        if not self.picked_by_hand:
             return
         picked = {m for m, box in self.checkboxes.items() if box.value}
         self.picks = [m for m in self.ranking if m in picked]
@@ -194,12 +193,9 @@ class ParentPicker(Panel):
     def _on_picks(self, change) -> None:
         if not hasattr(self, "_throttle"):
             return
-        self._syncing = True
-        try:
+        with self.setting_itself():
             for model_id, box in self.checkboxes.items():
                 box.value = model_id in change["new"]
-        finally:
-            self._syncing = False
         self._update_preview()
 
     @observe("mode")
