@@ -276,6 +276,7 @@ class DaskExecutor(Executor):
         done_ids: set[str] = set()  # models whose task returned (their _done event is due)
         seen_done: set[str] = set()
         waiting = deque(jobs)
+        threads = {"n": 1, "checked": -1.0}  # the cluster's threads, asked at most once a second
 
         def submit(job: GrowJob) -> None:
             attempts[job.model_id] = attempts.get(job.model_id, 0) + 1
@@ -312,7 +313,13 @@ class DaskExecutor(Executor):
             """Submit waiting jobs: all at once, or as threads free up when recycling."""
             if not waiting:
                 return
-            slots = len(waiting) if self.max_models_per_worker is None else _threads(client)
+            if self.max_models_per_worker is None:
+                slots = len(pending) + len(waiting)
+            else:
+                now = time.monotonic()
+                if now - threads["checked"] >= 1.0:  # a scheduler round trip: not every tick
+                    threads["n"], threads["checked"] = _threads(client), now
+                slots = threads["n"]
             while waiting and len(pending) < max(1, slots):
                 submit(waiting.popleft())
 
