@@ -90,6 +90,14 @@ def hard_time_limit(job: GrowJob, factor: float, grace: float) -> float:
     return factor * budget + grace
 
 
+def check_int(name: str, value: int | None, minimum: int, allowed: str, optional=False) -> None:
+    """An int >= minimum (a bool is not one here), or None when ``optional``."""
+    if optional and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name}={value!r}: allowed {allowed}")
+
+
 def check_positive(name: str, value: float, allowed: str, minimum: float = 0.0) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > minimum:
         raise ValueError(f"{name}={value!r}: allowed {allowed}")

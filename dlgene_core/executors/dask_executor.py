@@ -29,7 +29,14 @@ from typing import Any
 from ..data import DataSpec
 from ..trainer import GrowJob, ModelResult
 from .base import EventCallback, Executor, ResultCallback, StopCheck
-from .common import ONE_THREAD_ENV, EventBuffer, check_positive, failed_result, hard_time_limit
+from .common import (
+    ONE_THREAD_ENV,
+    EventBuffer,
+    check_int,
+    check_positive,
+    failed_result,
+    hard_time_limit,
+)
 
 _DONE = "_done"  # a task's last event: everything it logged before has been sent
 
@@ -178,25 +185,19 @@ class DaskExecutor(Executor):
             raise ValueError(f"address={address!r}: allowed a scheduler address string or None")
         if address and client is not None:
             raise ValueError(f"address={address!r} and client: give one of them, not both")
-        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-            raise ValueError(f"retries={retries!r}: allowed an int >= 0")
+        check_int("retries", retries, 0, "an int >= 0")
         check_positive("event_interval", event_interval, "a number of seconds > 0")
         check_positive("hard_timeout_factor", hard_timeout_factor, "a number >= 1", 0.999)
         check_positive("hard_timeout_grace", hard_timeout_grace, "a number of seconds > 0")
         check_positive("stop_grace", stop_grace, "a number of seconds > 0")
-        if n_workers is not None and (
-            isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1
-        ):
-            raise ValueError(f"n_workers={n_workers!r}: allowed None (one per core) or an int >= 1")
-        if max_models_per_worker is not None and (
-            isinstance(max_models_per_worker, bool)
-            or not isinstance(max_models_per_worker, int)
-            or max_models_per_worker < 1
-        ):
-            raise ValueError(
-                f"max_models_per_worker={max_models_per_worker!r}: allowed None (never "
-                "restart workers) or an int >= 1"
-            )
+        check_int("n_workers", n_workers, 1, "None (one per core) or an int >= 1", optional=True)
+        check_int(
+            "max_models_per_worker",
+            max_models_per_worker,
+            1,
+            "None (never restart workers) or an int >= 1",
+            optional=True,
+        )
         self.max_models_per_worker = max_models_per_worker
         self.restarts = 0  # workers restarted to keep memory flat (all runs)
         self._models_on: dict[str, int] = {}  # worker address -> models (across runs)

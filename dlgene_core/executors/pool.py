@@ -35,7 +35,14 @@ from typing import Any
 from ..data import DataSpec
 from ..trainer import GrowJob, ModelResult
 from .base import EventCallback, Executor, ResultCallback, StopCheck
-from .common import ONE_THREAD_ENV, EventBuffer, check_positive, failed_result, hard_time_limit
+from .common import (
+    ONE_THREAD_ENV,
+    EventBuffer,
+    check_int,
+    check_positive,
+    failed_result,
+    hard_time_limit,
+)
 
 _ENV_LOCK = threading.Lock()
 _PIN_ENV = "DLGENE_WORKER_CPU"  # the core a worker is pinned to (set by the pool)
@@ -190,18 +197,9 @@ class ProcessPoolExecutor(Executor):
     ):
         if workers is None:
             workers = os.cpu_count() or 1
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise ValueError(f"workers={workers!r}: allowed None (one per core) or an int >= 1")
-        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-            raise ValueError(f"retries={retries!r}: allowed an int >= 0")
-        if (
-            isinstance(max_models_per_worker, bool)
-            or not isinstance(max_models_per_worker, int)
-            or max_models_per_worker < 1
-        ):
-            raise ValueError(
-                f"max_models_per_worker={max_models_per_worker!r}: allowed an int >= 1"
-            )
+        check_int("workers", workers, 1, "None (one per core) or an int >= 1")
+        check_int("retries", retries, 0, "an int >= 0")
+        check_int("max_models_per_worker", max_models_per_worker, 1, "an int >= 1")
         check_positive("hard_timeout_factor", hard_timeout_factor, "a number >= 1", 0.999)
         check_positive("hard_timeout_grace", hard_timeout_grace, "a number of seconds > 0")
         check_positive("event_interval", event_interval, "a number of seconds > 0")
