@@ -33,6 +33,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from dlgene_core import GAFC1, CladeConfig
+from dlgene_core.growth import MonitorGrowth
 from dlgene_core.trainer import model_seed, prepare_tensorflow
 
 DEFAULT_REUTERS = Path(__file__).resolve().parents[2] / "shared" / "data" / "reuters.npz"
@@ -52,64 +53,43 @@ def _config(quick: bool, seed: int) -> CladeConfig:
     )
 
 
-class KerasClock:
-    """Adds up wall time inside Keras' fit / predict / evaluate (outermost calls only), so
-    each side's time *outside* Keras, the part dlgene adds, can be compared without the
-    fit-to-fit noise of this machine."""
+class MethodClock:
+    """Wraps methods of a class to add up the wall time spent in them (outermost calls
+    only, so Keras' fit -> evaluate is counted once) and count those calls.
 
-    def __init__(self) -> None:
-        import keras
+    On MonitorGrowth.on_train_batch_end it times the per-batch callback path (down to the
+    clade's trait change and its observers); on keras.Model's fit / predict / evaluate it
+    gives each side's time *outside* Keras, the part dlgene adds, free of the fit-to-fit
+    noise of this machine."""
 
-        self.model_cls = keras.Model
-        self.originals = {n: getattr(keras.Model, n) for n in ("fit", "predict", "evaluate")}
+    def __init__(self, cls: type, names: tuple[str, ...]) -> None:
+        self.cls = cls
+        self.originals = {name: getattr(cls, name) for name in names}
         self.seconds = 0.0
+        self.calls = 0
         self._depth = 0
         for name, original in self.originals.items():
-            setattr(keras.Model, name, self._timed(original))
+            setattr(cls, name, self._timed(original))
 
     def _timed(self, original):
         clock = self
 
-        def timed(model, *args, **kwargs):
+        def timed(instance, *args, **kwargs):
             clock._depth += 1
             start = time.perf_counter()
             try:
-                return original(model, *args, **kwargs)
+                return original(instance, *args, **kwargs)
             finally:
                 clock._depth -= 1
                 if clock._depth == 0:
                     clock.seconds += time.perf_counter() - start
+                    clock.calls += 1
 
         return timed
 
     def close(self) -> None:
         for name, original in self.originals.items():
-            setattr(self.model_cls, name, original)
-
-
-class CallbackClock:
-    """Wraps MonitorGrowth.on_train_batch_end to add up the time spent in it (which
-    includes the listener chain down to the clade's trait change and its observers)."""
-
-    def __init__(self) -> None:
-        from dlgene_core.growth import MonitorGrowth
-
-        self.cls = MonitorGrowth
-        self.original = MonitorGrowth.on_train_batch_end
-        self.seconds = 0.0
-        self.calls = 0
-        clock = self
-
-        def timed(monitor, batch, logs=None):
-            start = time.perf_counter()
-            clock.original(monitor, batch, logs)
-            clock.seconds += time.perf_counter() - start
-            clock.calls += 1
-
-        MonitorGrowth.on_train_batch_end = timed
-
-    def close(self) -> None:
-        self.cls.on_train_batch_end = self.original
+            setattr(self.cls, name, original)
 
 
 def bare_fit(clade: GAFC1, model_id: str) -> tuple[float, float]:
@@ -188,8 +168,8 @@ def main() -> None:
     warm = first.family.build(first.genotype(model_ids[0]), ds, cfg)
     warm.fit(ds.x_train[:256], ds.y_train[:256], batch_size=128, epochs=1, verbose=0)
 
-    clock = CallbackClock()
-    keras_clock = KerasClock()
+    clock = MethodClock(MonitorGrowth, ("on_train_batch_end",))
+    keras_clock = MethodClock(keras.Model, ("fit", "predict", "evaluate"))
     seen: list[int] = []
     times: dict[str, dict[str, list[float]]] = {
         m: {"a": [], "b": [], "cb": [], "train": [], "batches": [], "out_a": [], "out_b": []}
