@@ -271,6 +271,18 @@ class Requests:
         return sorted({u for u in seen if not u.startswith(LOCAL_PREFIXES)})
 
 
+def evaluate_within(page: Any, js_function: str, seconds: float) -> Any:
+    """``page.evaluate`` with a deadline: a frozen page raises instead of hanging the run.
+
+    ``page.evaluate`` has no timeout of its own; ``wait_for_function`` does, and Playwright
+    enforces it outside the page. The result is wrapped so that falsy values count too.
+    """
+    handle = page.wait_for_function(
+        f"() => ({{value: ({js_function})()}})", timeout=seconds * 1000, polling=100
+    )
+    return handle.json_value()["value"]
+
+
 @dataclass
 class App:
     """One dashboard page in a browser, with the kernel-side event log the notebook writes."""
@@ -324,8 +336,8 @@ class App:
     def diagnose(self) -> str:
         """What to read when a wait fails: page text, console, kernel events, server log."""
         try:
-            body = str(self.page.evaluate("() => document.body.innerText"))[-3000:]
-        except Exception as exc:  # the page itself may be gone
+            body = str(evaluate_within(self.page, "() => document.body.innerText", 10))[-3000:]
+        except Exception as exc:  # the page itself may be gone, or frozen
             body = f"<no page text: {exc}>"
         return (
             f"--- {self.frontend} page text (tail) ---\n{body}\n"
@@ -423,7 +435,12 @@ def _open_lab(app: App) -> None:
             app.wait_event(lambda e: e["kind"] == "ready", LAB_RUN_TIMEOUT_S, "'ready'")
             return
         except AssertionError as exc:
-            state = page.evaluate(LAB_STATE)
+            try:
+                state = evaluate_within(page, LAB_STATE, 10)
+            except Exception as frozen:
+                raise AssertionError(
+                    f"{exc}\nLab page frozen ({frozen})\n{app.diagnose()}"
+                ) from exc
             if attempt == 2:
                 raise AssertionError(f"{exc}\nLab state: {state}\n{app.diagnose()}") from exc
             never_ran = state["kernel"] == "idle" and all(
