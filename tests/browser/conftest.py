@@ -378,12 +378,20 @@ LAB_READY = """async () => {
         Promise.all([window.jupyterapp.started, window.jupyterapp.restored]), timeout]);
     return true;
 }"""
-LAB_KERNEL_IDLE = """() => {
-    const w = window.jupyterapp.shell.currentWidget;
-    const k = w && w.sessionContext && w.sessionContext.session
-        && w.sessionContext.session.kernel;
-    return !!k && k.status === 'idle';
-}"""
+
+
+def lab_kernel_function(body: str) -> str:
+    """A page function whose ``body`` sees the notebook panel in front (w) and its kernel (k)."""
+    return (
+        "() => {\n"
+        "    const w = window.jupyterapp.shell.currentWidget;\n"
+        "    const k = w && w.sessionContext && w.sessionContext.session\n"
+        "        && w.sessionContext.session.kernel;\n"
+        f"{body}\n}}"
+    )
+
+
+LAB_KERNEL_IDLE = lab_kernel_function("    return !!k && k.status === 'idle';")
 
 
 # Fire and forget: the command's promise waits on every reply of the run, and on a loaded CI
@@ -395,18 +403,13 @@ LAB_RUN_ALL = """() => {
         .catch(e => console.error('notebook:run-all-cells failed: ' + e));
     return true;
 }"""
-LAB_STATE = """() => {
-    const w = window.jupyterapp.shell.currentWidget;
-    const k = w && w.sessionContext && w.sessionContext.session
-        && w.sessionContext.session.kernel;
-    return {
+LAB_STATE = lab_kernel_function("""    return {
         widget: w ? w.title.label : null,
         kernel: k ? k.status : null,
         connection: k ? k.connectionStatus : null,
         prompts: [...document.querySelectorAll('.jp-InputPrompt')].map(p => p.innerText),
         dialogs: [...document.querySelectorAll('.jp-Dialog')].map(d => d.innerText),
-    };
-}"""
+    };""")
 LAB_RUN_TIMEOUT_S = 60
 
 
