@@ -19,7 +19,7 @@ import pytest
 
 from .conftest import VOILA_TEMPLATE_CDN, App
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(420)]
 
 POPULATION = 4  # app_notebook.py's population_size
 FINISHED = ("ok", "timed_out", "diverged", "failed")
