@@ -22,6 +22,7 @@ from traitlets import Bool, Int, List, Unicode, observe
 from dlgene_core import Clade
 
 from ._panel import Panel
+from ._retire import close_later
 from ._throttle import Throttle
 
 PALETTE = bq.CATEGORY10
@@ -147,9 +148,7 @@ class _MetricFigure:
         return self.marks[model_id]
 
     def drop(self, model_ids: Sequence[str]) -> None:
-        for model_id in model_ids:
-            for mark in self.marks.pop(model_id, ()):
-                mark.close()
+        close_later(mark for model_id in model_ids for mark in self.marks.pop(model_id, ()))
 
     def show_marks(self) -> None:
         marks = [m for trio in self.marks.values() for m in trio]
@@ -377,5 +376,4 @@ class GrowthPlot(Panel):
         with self.compare_figure.hold_sync():
             self.compare_figure.marks = marks
             self.compare_figure.axes[1].label = metric
-        for mark in old:
-            mark.close()
+        close_later(old)

@@ -18,6 +18,7 @@ from dlgene_core import Clade
 from dlgene_core.population import rank
 
 from ._panel import Panel
+from ._retire import close_later
 from ._throttle import Throttle
 
 TIERS, MANUAL = "tiers", "manual"
@@ -144,8 +145,7 @@ class ParentPicker(Panel):
             box.description = label
             self.checkboxes[model_id] = box
         self.manual_box.children = list(self.checkboxes.values())
-        for box in old.values():
-            box.close()
+        close_later(old.values())
 
     def _adopt_stored(self) -> None:
         parents = self.clade.parents

@@ -456,7 +456,7 @@ def _open_lab(app: App) -> None:
             app.wait_event(
                 lambda e: e["kind"] == "ready", LAB_RUN_TIMEOUT_S, "'ready'", after=before
             )
-            app.wait_for(".dlgene-dashboard", timeout=LAB_RUN_TIMEOUT_S)
+            app.wait_for(".dlgene-dashboard .dlgene-btn-spawn", timeout=LAB_RUN_TIMEOUT_S)
             return
         except AssertionError as exc:
             try:
