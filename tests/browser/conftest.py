@@ -392,10 +392,10 @@ def lab_kernel_function(body: str, prefix: str = "() =>") -> str:
 
 
 LAB_KERNEL_IDLE = lab_kernel_function("    return !!k && k.status === 'idle';")
-# An empty silent request settles only when its 'idle' status comes back on IOPub. Right after
-# a kernel connects, IOPub can still drop messages while the shell channel already answers
-# (seen here and in CI stop 7: the cell ran, the reply came, its display and 'idle' never did,
-# so no dashboard and a run-all promise that never settled). A settled probe proves IOPub.
+# An empty silent request settles only when its 'idle' status comes back on IOPub, so a
+# settled probe proves IOPub delivers before the cell runs. A guard, not a proven cause: the
+# stall of CI stop 7 that was caught in the act here was the widget-model race that
+# dlgene_widgets/_retire.py fixes; a lost IOPub message would look the same from outside.
 LAB_IOPUB_PROBE = lab_kernel_function(
     """    const future = k.requestExecute({code: '', silent: true, store_history: false});
     const late = new Promise(resolve => setTimeout(() => resolve(false), 5000));
@@ -416,10 +416,9 @@ LAB_STATE = lab_kernel_function("""    return {
         connection: k ? k.connectionStatus : null,
         dialogs: [...document.querySelectorAll('.jp-Dialog')].map(d => d.innerText),
     };""")
-LAB_RESTART_KERNEL = """async () => {
-    await window.jupyterapp.shell.currentWidget.sessionContext.restartKernel();
-    return true;
-}"""
+LAB_RESTART_KERNEL = lab_kernel_function(
+    "    await w.sessionContext.restartKernel();\n    return true;", prefix="async () =>"
+)
 LAB_RUN_TIMEOUT_S = 45
 LAB_RUN_ATTEMPTS = 3
 
