@@ -65,6 +65,9 @@ class Dataset:
     form: str
     class_names: list[str] = field(default_factory=list)
     vocab_size: int = 0
+    # the label the user gave for each class index (identity for labels 0..K-1): models
+    # predict indices, predictions and exports translate them back through this list
+    classes: list[Any] = field(default_factory=list)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -184,6 +187,7 @@ def make_dataset(
         spec.form,
         list(class_names or [str(i) for i in range(n_classes)]),
         vocab_size,
+        list(range(n_classes)),
     )
 
 

@@ -41,6 +41,7 @@ PHENOTYPE_COLUMNS = (
     "n_params",
     "train_time",
     "epochs_run",
+    "best_epoch",
     "batches_run",
     "worker",
     "repairs",
@@ -253,6 +254,8 @@ def _phenotype(
             train_time if train_time is not None else time.perf_counter() - started
         ),
         "epochs_run": len(epochs["epoch"]),
+        # epochs whose weights the model keeps (all of them until early stopping restores)
+        "best_epoch": len(epochs["epoch"]),
         "batches_run": len(monitor.batches["batch"]),
     }
 

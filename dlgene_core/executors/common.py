@@ -71,6 +71,7 @@ def failed_result(job: GrowJob, reason: str, worker: str, elapsed: float = 0.0) 
             "n_params": 0,
             "train_time": float(elapsed),
             "epochs_run": 0,
+            "best_epoch": 0,
             "batches_run": 0,
             "worker": worker,
             "repairs": "",
