@@ -8,6 +8,13 @@ reference, in this process, when --with-default-threads is given).
 
     python benchmarks/parallel.py            # 8 models
     python benchmarks/parallel.py --quick    # 4 shorter models, a smoke check
+    python benchmarks/parallel.py --busy     # + generational vs steady-state busy fraction
+
+``--busy`` grows 3 generations of mixed model sizes (a few 1-s models beside 10-s ones,
+as on Reuters) on the same warm 2-worker pool twice: generationally (each generation is a
+closed job list: the next one starts when the slowest model is done) and steady-state (one
+open job feed; every result adds the next model at once). It prints each run's wall time
+and worker busy fraction = sum of the models' train_time / (workers x wall).
 """
 
 from __future__ import annotations
@@ -134,13 +141,102 @@ def run_dask(jobs: list[GrowJob], workers: int) -> dict[str, float]:
         cluster.close()
 
 
+def mixed_generations(generations: int, size: int) -> list[list[GrowJob]]:
+    """Generations whose models differ ~10x in training time (epochs 1..12, widths 32..256)."""
+    config = CladeConfig().updated(max_train_time=120).to_dict()
+    blocks = []
+    for g in range(generations):
+        jobs = []
+        for i in range(size):
+            k = (g * size + i) * 7 % 11  # a fixed, uneven mix
+            genotype = {
+                "optimizer": "adam",
+                "learning_rate": 0.003,
+                "batch_size": 32,
+                "epochs": 1 + k,
+                "layers": [
+                    {"units": 32 * (1 + k % 8), "activation": "relu"}
+                    | {"regularizer": "none", "reg_value": 0.0}
+                ],
+            }
+            mid = f"g{g}-{i:03d}"
+            jobs.append(GrowJob(mid, g, "GAFC1", genotype, model_seed(0, mid), config))
+        blocks.append(jobs)
+    return blocks
+
+
+def generational(executor, blocks: list[list[GrowJob]]) -> dict[str, float]:
+    started, train = time.perf_counter(), 0.0
+    for jobs in blocks:  # each generation waits for its slowest model
+        train += timed_run(executor, jobs)["train"]
+    return {"wall": time.perf_counter() - started, "train": train}
+
+
+def steady_state(executor, blocks: list[list[GrowJob]]) -> dict[str, float]:
+    """The same models through one open feed: a result adds the next model at once."""
+    from dlgene_core.executors import JobFeed
+
+    queue = [job for jobs in blocks for job in jobs]
+    slots = executor.slots
+    feed = JobFeed.open(queue[:slots])
+    rest = iter(queue[slots:])
+    results: list[ModelResult] = []
+
+    def on_result(result: ModelResult) -> None:
+        results.append(result)
+        job = next(rest, None)
+        if job is None:
+            feed.close()
+        else:
+            feed.add(job)
+
+    started = time.perf_counter()
+    executor.run(feed, SPEC, lambda event: None, on_result, lambda: False)
+    wall = time.perf_counter() - started
+    if len(results) != len(queue) or any(r.status != "ok" for r in results):
+        raise RuntimeError("steady-state run: models missing or not ok")
+    return {"wall": wall, "train": sum(float(r.phenotype["train_time"]) for r in results)}
+
+
+def busy_comparison(workers: int, generations: int, size: int) -> None:
+    from dlgene_core.executors.pool import ProcessPoolExecutor
+
+    blocks = mixed_generations(generations, size)
+    pool = ProcessPoolExecutor(workers=workers)
+    try:
+        pool.wait_ready()
+        timed_run(pool, fixed_jobs(workers, 1))  # warm-up: load data once per worker
+        rows = {
+            "generational": generational(pool, blocks),
+            "steady-state": steady_state(pool, blocks),
+        }
+    finally:
+        pool.close()
+    n = generations * size
+    print(f"\n{generations} generations x {size} mixed models, {workers}-worker pool")
+    print(f"{'mode':14} {'wall s':>8} {'sum train s':>11} {'busy':>6}")
+    for name, row in rows.items():
+        busy = row["train"] / (workers * row["wall"])
+        print(f"{name:14} {row['wall']:8.1f} {row['train']:11.1f} {busy:6.3f}")
+    ratio = rows["generational"]["wall"] / rows["steady-state"]["wall"]
+    print(f"steady-state is {ratio:.2f}x generational in wall time ({n} models each)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="4 short models (smoke check)")
     parser.add_argument("--models", type=int, default=None, help="models per run (default 8)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs per model")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--busy", action="store_true", help="also: generational vs steady-state busy fraction"
+    )
+    parser.add_argument("--busy-only", action="store_true", help="only the busy comparison")
     args = parser.parse_args(argv)
+    if args.busy or args.busy_only:
+        busy_comparison(args.workers, 3, 6 if args.quick else 8)
+        if args.busy_only:
+            return 0
     n = args.models or (4 if args.quick else 8)
     epochs = args.epochs or (2 if args.quick else 5)
     if n < 1 or epochs < 1 or args.workers < 1:

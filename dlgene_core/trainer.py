@@ -90,9 +90,14 @@ _DETERMINISM_ON = False
 
 
 def prepare_tensorflow(deterministic: bool, threads: int | None = None) -> None:
-    """Per-process TF set-up: op determinism and (in workers) one-thread pools."""
+    """Per-process TF set-up: op determinism, (in workers) one-thread pools, and Keras'
+    weight seeds isolated from the process's ``random`` (so every executor is repeatable)."""
     global _DETERMINISM_ON
     import tensorflow as tf
+
+    from .determinism import isolate_keras_seeds
+
+    isolate_keras_seeds()
 
     if threads:
         try:

@@ -19,3 +19,38 @@ def shared_data() -> Path:
     if not SHARED_DATA.exists():
         pytest.skip(f"shared data folder {SHARED_DATA} not present")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def pool():
+    """Two warm pool workers shared by the executor tests (recycled after 40 models)."""
+    from dlgene_core.executors.pool import ProcessPoolExecutor
+
+    executor = ProcessPoolExecutor(workers=2, max_models_per_worker=40)
+    executor.wait_ready()
+    yield executor
+    executor.close()
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """A real LocalCluster (2 worker processes, 1 thread each) shared by the Dask tests."""
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    from dlgene_core.executors.common import ONE_THREAD_ENV
+
+    # allowed-failures=0: a worker dying under a task fails it at once (KilledWorker)
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            env=dict(ONE_THREAD_ENV),
+        )
+    client = distributed.Client(cluster)
+    client.wait_for_workers(2, timeout=120)
+    yield client
+    client.close()
+    cluster.close()

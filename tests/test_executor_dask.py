@@ -1,5 +1,6 @@
-"""The Dask executor on a real LocalCluster (2 worker processes, 1 thread each): live
-events, resume across executors, same results, the CLI's --scheduler, a killed worker."""
+"""The Dask executor beyond the executor contract (test_executor_contract.py), on the
+session's LocalCluster (conftest.py): resolving a Client, resume across executors, the
+CLI's --scheduler, a killed worker, worker restarts and flat memory."""
 
 from __future__ import annotations
 
@@ -7,43 +8,25 @@ import os
 import signal
 import subprocess
 import sys
-import threading
-import time
 
-import dask
 import pytest
 from executor_helpers import (
     WINE,
     Recorder,
     assert_memory_stays_flat,
-    assert_same_as_one_thread_in_process,
     tiny_jobs,
 )
 
 from dlgene_core import GAFC1, Clade, CladeConfig
 from dlgene_core.executors import resolve_executor
-from dlgene_core.executors.common import ONE_THREAD_ENV
 from dlgene_core.executors.dask_executor import DaskExecutor
 
 distributed = pytest.importorskip("distributed")
 
 
 @pytest.fixture(scope="module")
-def client():
-    # allowed-failures=0: a worker dying under a task fails it at once (KilledWorker)
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        cluster = distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            env=dict(ONE_THREAD_ENV),
-        )
-    dask_client = distributed.Client(cluster)
-    dask_client.wait_for_workers(2, timeout=120)
-    yield dask_client
-    dask_client.close()
-    cluster.close()
+def client(dask_client):
+    return dask_client
 
 
 @pytest.fixture(scope="module")
@@ -62,17 +45,6 @@ def test_resolve_a_client_and_bad_arguments(client):
         DaskExecutor(max_models_per_worker=0)
 
 
-def test_live_events_stream_from_dask_workers(executor):
-    rec = Recorder()
-    jobs = tiny_jobs(4, epochs=4, batch_size=8, prefix="d")
-    executor.run(jobs, WINE, rec.on_event, rec.on_result, lambda: False)
-    assert set(rec.results) == {j.model_id for j in jobs}
-    for mid, result in rec.results.items():
-        assert result.status == "ok", result.phenotype["reason"]
-        assert rec.batches[mid] == result.phenotype["batches_run"] > 0
-        assert sum(e["event"] == "epoch" and e["model_id"] == mid for e in rec.events) == 4
-    assert all(e["worker"].startswith("dask-") for e in rec.events if e["event"] == "start")
-    assert not [e for e in rec.events if e["event"] == "_done"]  # internal markers stay inside
 
 
 def test_resume_in_process_run_on_dask(client, tmp_path):
@@ -92,30 +64,8 @@ def test_resume_in_process_run_on_dask(client, tmp_path):
     assert client.status == "running"  # the clade does not close a client it was given
 
 
-def test_same_results_as_one_thread_in_process(executor):
-    assert_same_as_one_thread_in_process(executor)
 
 
-def test_stop_on_dask_is_prompt(executor):
-    rec = Recorder()
-    stop = threading.Event()
-    stopped_at: list[float] = []
-
-    def press_stop(event):
-        if event["event"] == "batch" and not stop.is_set():
-            stop.set()
-            stopped_at.append(time.perf_counter())
-
-    rec.hooks.append(press_stop)
-    executor.run(
-        tiny_jobs(4, epochs=500, batch_size=4, prefix="st"),
-        WINE,
-        rec.on_event,
-        rec.on_result,
-        stop.is_set,
-    )
-    assert time.perf_counter() - stopped_at[0] < 10
-    assert {r.status for r in rec.results.values()} <= {"stopped"}
 
 
 @pytest.mark.slow

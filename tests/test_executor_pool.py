@@ -1,35 +1,22 @@
-"""The process pool: live events, reuse across generations, stop, resume, same results,
-the CLI's --workers, and flat memory over 100+ models. One pool serves the module."""
+"""The process pool beyond the executor contract (test_executor_contract.py): argument
+checks, reuse across generations, resume, the CLI's --workers, and flat memory over 100+
+models. The session's warm pool (conftest.py) serves the module."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-import threading
-import time
 
 import pytest
 from executor_helpers import (
-    WINE,
-    Recorder,
     assert_memory_stays_flat,
-    assert_same_as_one_thread_in_process,
-    tiny_jobs,
 )
 
 from dlgene_core import GAFC1, Clade, CladeConfig
 from dlgene_core.executors import resolve_executor
 from dlgene_core.executors.pool import ProcessPoolExecutor
 
-MAX_MODELS = 40
-
-
-@pytest.fixture(scope="module")
-def pool():
-    executor = ProcessPoolExecutor(workers=2, max_models_per_worker=MAX_MODELS)
-    executor.wait_ready()
-    yield executor
-    executor.close()
+MAX_MODELS = 40  # the session pool's max_models_per_worker (conftest.py)
 
 
 def _clade(folder, size: int = 4) -> GAFC1:
@@ -55,21 +42,6 @@ def test_resolve_pool_from_config():
     assert (executor.workers, executor.retries, executor.running) == (3, 1, False)
 
 
-def test_live_events_stream_from_workers(pool):
-    rec = Recorder()
-    jobs = tiny_jobs(4, epochs=4, batch_size=8)
-    pool.run(jobs, WINE, rec.on_event, rec.on_result, lambda: False)
-    assert set(rec.results) == {j.model_id for j in jobs}
-    for mid, result in rec.results.items():
-        assert result.status == "ok", result.phenotype["reason"]
-        assert rec.batches[mid] == result.phenotype["batches_run"] > 0
-        epochs = [e for e in rec.events if e["event"] == "epoch" and e["model_id"] == mid]
-        assert len(epochs) == 4
-    workers = {e["worker"] for e in rec.events if e["event"] == "start"}
-    assert workers == {"pool-0", "pool-1"}
-    assert {r.phenotype["worker"] for r in rec.results.values()} == workers
-    # every model's events come before its result, and results arrive one by one
-    assert all(e["event"] != "start" or e.get("pid") for e in rec.events)
 
 
 def test_clade_reuses_the_pool_across_generations(pool, tmp_path):
@@ -87,26 +59,6 @@ def test_clade_reuses_the_pool_across_generations(pool, tmp_path):
     assert (tmp_path / "run" / "growth" / f"{table.iloc[0]['model_id']}.batches.parquet").exists()
 
 
-def test_stop_is_prompt_and_stopped_models_are_not_recorded(pool):
-    rec = Recorder()
-    stop = threading.Event()
-    stopped_at: list[float] = []
-
-    def press_stop(event):
-        if event["event"] == "batch" and not stop.is_set():
-            stop.set()
-            stopped_at.append(time.perf_counter())
-
-    rec.hooks.append(press_stop)
-    jobs = tiny_jobs(4, epochs=500, batch_size=4, prefix="s")
-    pool.run(jobs, WINE, rec.on_event, rec.on_result, stop.is_set)
-    assert time.perf_counter() - stopped_at[0] < 10
-    assert len(rec.results) <= 2  # the two queued models never started
-    assert {r.status for r in rec.results.values()} <= {"stopped"}
-    # the pool is still usable after a stop
-    rec2 = Recorder()
-    pool.run(tiny_jobs(1, prefix="after"), WINE, rec2.on_event, rec2.on_result, lambda: False)
-    assert rec2.results["after000"].status == "ok"
 
 
 def test_resume_a_pool_run_in_process(pool, tmp_path):
@@ -127,8 +79,6 @@ def test_resume_a_pool_run_in_process(pool, tmp_path):
     assert set(table.loc[ids[2:], "worker"]) == {"main"}
 
 
-def test_same_results_as_one_thread_in_process(pool):
-    assert_same_as_one_thread_in_process(pool)
 
 
 @pytest.mark.slow

@@ -1,6 +1,7 @@
 """Where models grow: in this process, in a pool of worker processes, or on Dask.
 
-Every executor takes the same list of :class:`~dlgene_core.trainer.GrowJob` and calls back
+Every executor takes the same jobs (a list of :class:`~dlgene_core.trainer.GrowJob`, or an
+open :class:`JobFeed` that the caller extends while the run goes on) and calls back
 ``on_event`` (batch / epoch / start events, for live plots) and ``on_result`` (one
 :class:`~dlgene_core.trainer.ModelResult` per model, as each finishes) in the caller's
 process; the clade writes each result to the folder as it arrives.
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .base import Executor, InProcessExecutor
+from .feed import JobFeed
 
 
 def resolve_executor(executor: Any, config) -> Executor:
@@ -45,4 +47,4 @@ def resolve_executor(executor: Any, config) -> Executor:
     )
 
 
-__all__ = ["Executor", "InProcessExecutor", "resolve_executor"]
+__all__ = ["Executor", "InProcessExecutor", "JobFeed", "resolve_executor"]

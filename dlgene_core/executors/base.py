@@ -1,4 +1,9 @@
-"""The executor interface and the in-process executor."""
+"""The executor interface and the in-process executor.
+
+Every executor takes its jobs as a list or as an open :class:`~.feed.JobFeed` (a
+steady-state run adds a child whenever a result comes back) and calls back ``on_event``
+and ``on_result`` in the caller's process.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +12,28 @@ from typing import Any
 
 from ..data import DataSpec, load_dataset_cached
 from ..trainer import GrowJob, ModelResult, grow_one
+from .feed import JobFeed, as_feed
 
 EventCallback = Callable[[dict[str, Any]], None]
 ResultCallback = Callable[[ModelResult], None]
 StopCheck = Callable[[], bool]
 
 
+Jobs = Sequence[GrowJob] | JobFeed
+_IDLE_WAIT = 0.05  # seconds an executor with an open, empty feed waits between looks
+
+
 class Executor:
-    """Grows a list of jobs; subclasses decide where. ``close`` frees workers."""
+    """Grows jobs (a list, or an open feed); subclasses decide where. ``close`` frees
+    workers. ``slots`` is how many models it grows at once (a steady-state run keeps
+    that many in flight)."""
 
     name = "executor"
+    slots = 1
 
     def run(
         self,
-        jobs: Sequence[GrowJob],
+        jobs: Jobs,
         spec: DataSpec,
         on_event: EventCallback,
         on_result: ResultCallback,
@@ -44,10 +57,17 @@ class InProcessExecutor(Executor):
     name = "inprocess"
 
     def run(self, jobs, spec, on_event, on_result, should_stop):
+        feed = as_feed(jobs)
+        if feed.exhausted:
+            return
         dataset = load_dataset_cached(spec)
-        for job in jobs:
-            if should_stop():
-                return
+        while not should_stop():
+            job = feed.take()
+            if job is None:
+                if feed.exhausted:
+                    return
+                feed.wait(_IDLE_WAIT)  # another thread may still add or close
+                continue
             on_event({"event": "start", "model_id": job.model_id, "worker": "main"})
             result = grow_one(job, dataset, listener=on_event, should_stop=should_stop)
             on_result(result)

@@ -19,16 +19,14 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
-import random
 import time
 import uuid
-from collections import deque
-from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..data import DataSpec
 from ..trainer import GrowJob, ModelResult
-from .base import EventCallback, Executor, ResultCallback, StopCheck
+from .base import EventCallback, Executor, Jobs, ResultCallback, StopCheck
 from .common import (
     ONE_THREAD_ENV,
     EventBuffer,
@@ -37,43 +35,10 @@ from .common import (
     failed_result,
     hard_time_limit,
 )
+from .feed import JobFeed, as_feed
+from .placement import pin_to_slot
 
 _DONE = "_done"  # a task's last event: everything it logged before has been sent
-
-
-class _SeedBoth:
-    """Stands in for the ``random`` module inside Keras' ``set_random_seed``: seeding it
-    seeds the global ``random`` and Keras' private generator alike."""
-
-    def __init__(self, private: random.Random):
-        self._private = private
-
-    def seed(self, value=None, version: int = 2) -> None:
-        random.seed(value, version)
-        self._private.seed(value, version)
-
-    def __getattr__(self, name: str):
-        return getattr(random, name)
-
-
-def _isolate_keras_seeds() -> None:
-    """Give Keras' default weight seeds their own generator in this worker process.
-
-    Keras draws a seed for every unseeded initializer from the process-wide ``random``
-    module; a Dask worker's event-loop thread draws from it too (jitter, retries), so the
-    same job could get different initial weights. With a private generator, seeded by
-    ``keras.utils.set_random_seed``, Dask results match the pool's and in-process ones."""
-    try:
-        from keras.src.random import seed_generator
-        from keras.src.utils import rng_utils
-    except ImportError:  # another Keras layout: keep its behaviour
-        return
-    if isinstance(getattr(rng_utils, "random", None), _SeedBoth):
-        return
-    private = random.Random()
-    if hasattr(seed_generator, "python_random") and hasattr(rng_utils, "random"):
-        seed_generator.python_random = private
-        rng_utils.random = _SeedBoth(private)
 
 
 _PINNED: list[int] = []
@@ -81,11 +46,7 @@ _PINNED: list[int] = []
 
 def _pin_worker(index: int) -> None:
     """Pin this worker process to one core (a LocalCluster with a worker per core)."""
-    from .pool import _available_cpus, _pin
-
-    cpus = _available_cpus()
-    if cpus:
-        _pin(str(cpus[index % len(cpus)]))
+    if pin_to_slot(index):
         _PINNED.append(index)
 
 
@@ -113,8 +74,7 @@ def _grow_on_worker(
     from ..data import load_dataset_cached
     from ..trainer import grow_one, prepare_tensorflow
 
-    prepare_tensorflow(deterministic=False, threads=1)
-    _isolate_keras_seeds()
+    prepare_tensorflow(deterministic=False, threads=1)  # isolates Keras' seeds too
     worker = get_worker()
     if pin and isinstance(worker.name, int) and not _PINNED:
         _pin_worker(worker.name)
@@ -250,123 +210,28 @@ class DaskExecutor(Executor):
             cluster.close()
 
     # ------------------------------------------------------------------ run
+    @property
+    def slots(self) -> int:  # type: ignore[override]
+        """Threads of the cluster: tasks that run at once (1 before it is reachable)."""
+        return _threads(self.client)
+
     def run(
         self,
-        jobs: Sequence[GrowJob],
+        jobs: Jobs,
         spec: DataSpec,
         on_event: EventCallback,
         on_result: ResultCallback,
         should_stop: StopCheck,
     ) -> None:
-        if not jobs:
+        feed = as_feed(jobs)
+        if feed.exhausted:
             return
-        from distributed import Event
-
-        client = self.client
-        self._deaths: dict[str, int] = {}  # model_id -> workers that died growing it
-        self._requeued: dict[str, int] = {}  # model_id -> times it was queued on a dead one
-        token = uuid.uuid4().hex[:12]
-        topic, stop_name = f"dlgene-events-{token}", f"dlgene-stop-{token}"
-        inbox: queue.SimpleQueue = queue.SimpleQueue()
-        client.subscribe_topic(topic, lambda event: inbox.put(event[1]))
-        stop_event = Event(stop_name, client=client)
-        spec_dict = spec.to_dict()
-        pending: dict[Any, GrowJob] = {}
-        attempts: dict[str, int] = {}
-        started: dict[str, tuple[float, str]] = {}  # model_id -> (monotonic, worker address)
-        done_ids: set[str] = set()  # models whose task returned (their _done event is due)
-        seen_done: set[str] = set()
-        waiting = deque(jobs)
-        threads = {"n": 1, "checked": -1.0}  # the cluster's threads, asked at most once a second
-
-        def submit(job: GrowJob) -> None:
-            attempts[job.model_id] = attempts.get(job.model_id, 0) + 1
-            started.pop(job.model_id, None)  # a new attempt: its time limit starts afresh
-            key = f"dlgene-grow-{job.model_id}-{token}-{attempts[job.model_id]}"
-            future = client.submit(
-                _grow_on_worker,
-                job,
-                spec_dict,
-                topic,
-                stop_name,
-                self.event_interval,
-                self.pin_cpus,
-                key=key,
-                pure=False,
-            )
-            pending[future] = job
-
-        def drain() -> None:
-            while True:
-                try:
-                    message = inbox.get_nowait()
-                except queue.Empty:
-                    return
-                for event in message.get("events", []):
-                    if event.get("event") == _DONE:
-                        seen_done.add(event["model_id"])
-                        continue
-                    if event.get("event") == "start":
-                        started[event["model_id"]] = (time.monotonic(), event.get("address", ""))
-                    on_event(event)
-
-        def fill() -> None:
-            """Submit waiting jobs: all at once, or as threads free up when recycling."""
-            if not waiting:
-                return
-            if self.max_models_per_worker is None:
-                slots = len(pending) + len(waiting)
-            else:
-                now = time.monotonic()
-                if now - threads["checked"] >= 1.0:  # a scheduler round trip: not every tick
-                    threads["n"], threads["checked"] = _threads(client), now
-                slots = threads["n"]
-            while waiting and len(pending) < max(1, slots):
-                submit(waiting.popleft())
-
-        stopping, stop_since = False, 0.0
+        run = _DaskRun(self, self.client, feed, spec.to_dict(), on_event, on_result)
         try:
-            fill()
-            while pending or waiting:
-                drain()
-                now = time.monotonic()
-                if not stopping and should_stop():
-                    stopping, stop_since = True, now
-                    stop_event.set()
-                    waiting.clear()  # never begun: grown again on resume
-                    for future, job in list(pending.items()):
-                        if job.model_id not in started:  # not begun: grown again on resume
-                            future.cancel()
-                            del pending[future]
-                if stopping and now - stop_since > self.stop_grace:
-                    for future in list(pending):
-                        future.cancel()
-                    pending.clear()
-                for future, job in list(pending.items()):
-                    if future.done():
-                        del pending[future]
-                        result = self._outcome(future, job, started, stopping, submit)
-                        if result is not None:
-                            done_ids.add(job.model_id)
-                            on_result(result)
-                            drain()  # its last events before another worker's restart
-                            address = started.get(job.model_id, (0.0, ""))[1]
-                            self._recycle(client, address, pending, started)
-                    elif job.model_id in started:
-                        self._check_time_limit(client, future, job, started, pending, on_result)
-                if not stopping:
-                    fill()
-                time.sleep(0.05)
-            deadline = time.monotonic() + 2.0  # let the last event chunks catch up
-            while not done_ids <= seen_done and time.monotonic() < deadline:
-                time.sleep(0.05)
-                drain()
-            drain()
+            run.loop(should_stop)
         finally:
-            for future in pending:
-                future.cancel()
-            with contextlib.suppress(Exception):
-                client.unsubscribe_topic(topic)
+            run.finish()
+
 
     def _recycle(self, client, address: str, pending, started) -> None:
         """Restart a worker that has grown its share of models, once it holds none of ours."""
@@ -391,45 +256,184 @@ class DaskExecutor(Executor):
         models_on.pop(address, None)
         self.restarts += 1
 
-    def _outcome(self, future, job: GrowJob, started, stopping: bool, submit):
+
+@dataclass
+class _DaskRun:
+    """The state of one ``DaskExecutor.run``: futures in flight, attempts, start times,
+    and the events topic; each step of the loop is one small method."""
+
+    executor: DaskExecutor
+    client: Any
+    feed: JobFeed
+    spec: dict[str, Any]
+    on_event: EventCallback
+    on_result: ResultCallback
+    token: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    pending: dict[Any, GrowJob] = field(default_factory=dict)
+    attempts: dict[str, int] = field(default_factory=dict)
+    started: dict[str, tuple[float, str]] = field(default_factory=dict)  # -> (t, address)
+    done_ids: set[str] = field(default_factory=set)  # returned: their _done event is due
+    seen_done: set[str] = field(default_factory=set)
+    deaths: dict[str, int] = field(default_factory=dict)  # workers that died growing it
+    requeued: dict[str, int] = field(default_factory=dict)  # queued on a dead one
+    threads: int = 1
+    threads_checked: float = -1.0  # the cluster's threads, asked at most once a second
+    stopping: bool = False
+    stop_since: float = 0.0
+
+    def __post_init__(self) -> None:
+        from distributed import Event
+
+        self.inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self.topic = f"dlgene-events-{self.token}"
+        self.stop_name = f"dlgene-stop-{self.token}"
+        self.client.subscribe_topic(self.topic, lambda event: self.inbox.put(event[1]))
+        self.stop_event = Event(self.stop_name, client=self.client)
+
+    # ------------------------------------------------------------------ the loop
+    def loop(self, should_stop: StopCheck) -> None:
+        self.fill()
+        while self.pending or not (self.stopping or self.feed.exhausted):
+            self.drain()
+            if not self.stopping and should_stop():
+                self.stop()
+            if self.stopping and time.monotonic() - self.stop_since > self.executor.stop_grace:
+                for future in list(self.pending):
+                    future.cancel()
+                self.pending.clear()
+            self.collect()
+            if not self.stopping:
+                self.fill()
+            time.sleep(0.05)
+        self.catch_up_events()
+
+    def submit(self, job: GrowJob) -> None:
+        mid = job.model_id
+        self.attempts[mid] = self.attempts.get(mid, 0) + 1
+        self.started.pop(mid, None)  # a new attempt: its time limit starts afresh
+        future = self.client.submit(
+            _grow_on_worker,
+            job,
+            self.spec,
+            self.topic,
+            self.stop_name,
+            self.executor.event_interval,
+            self.executor.pin_cpus,
+            key=f"dlgene-grow-{mid}-{self.token}-{self.attempts[mid]}",
+            pure=False,
+        )
+        self.pending[future] = job
+
+    def drain(self) -> None:
+        """Pass the events that arrived to ``on_event`` (in the caller's thread)."""
+        while True:
+            try:
+                message = self.inbox.get_nowait()
+            except queue.Empty:
+                return
+            for event in message.get("events", []):
+                if event.get("event") == _DONE:
+                    self.seen_done.add(event["model_id"])
+                    continue
+                if event.get("event") == "start":
+                    self.started[event["model_id"]] = (time.monotonic(), event.get("address", ""))
+                self.on_event(event)
+
+    def fill(self) -> None:
+        """Submit queued jobs: all at once, or as threads free up when recycling."""
+        if self.executor.max_models_per_worker is None:
+            slots = len(self.pending) + len(self.feed)
+        else:
+            now = time.monotonic()
+            if now - self.threads_checked >= 1.0:  # a scheduler round trip: not every tick
+                self.threads, self.threads_checked = _threads(self.client), now
+            slots = self.threads
+        while len(self.pending) < max(1, slots):
+            job = self.feed.take()
+            if job is None:
+                return
+            self.submit(job)
+
+    def stop(self) -> None:
+        """Tell running tasks to stop; drop the ones not begun (grown again on resume)."""
+        self.stopping, self.stop_since = True, time.monotonic()
+        self.stop_event.set()
+        self.feed.drop_queued()
+        for future, job in list(self.pending.items()):
+            if job.model_id not in self.started:
+                future.cancel()
+                del self.pending[future]
+
+    def collect(self) -> None:
+        """Hand finished tasks' results on; enforce the hard time limit on running ones."""
+        for future, job in list(self.pending.items()):
+            if future.done():
+                del self.pending[future]
+                result = self.outcome(future, job)
+                if result is not None:
+                    self.done_ids.add(job.model_id)
+                    self.on_result(result)
+                    self.drain()  # its last events before another worker's restart
+                    address = self.started.get(job.model_id, (0.0, ""))[1]
+                    self.executor._recycle(self.client, address, self.pending, self.started)
+            elif job.model_id in self.started:
+                self.check_time_limit(future, job)
+
+    def outcome(self, future, job: GrowJob) -> ModelResult | None:
         """The ModelResult of a finished task, or None when it is retried or was cancelled."""
         from distributed import KilledWorker
 
         if future.status == "finished":
             return future.result()
         if future.status == "cancelled":
-            return None if stopping else failed_result(job, "task cancelled", "dask")
+            return None if self.stopping else failed_result(job, "task cancelled", "dask")
         exc = future.exception()
-        if isinstance(exc, KilledWorker):
-            reason = f"worker died: KilledWorker ({exc})"[:500]
-            deaths = self._deaths.get(job.model_id, 0)
-            if stopping:
-                return None if job.model_id not in started else failed_result(job, reason, "dask")
-            requeued = self._requeued.get(job.model_id, 0)
-            if job.model_id not in started and requeued < 3:
-                # only queued on the dead worker, never began: not its fault, go again
-                self._requeued[job.model_id] = requeued + 1
-                submit(job)
-                return None
-            self._deaths[job.model_id] = deaths + 1
-            if deaths < self.retries:
-                submit(job)
-                return None
-            return failed_result(job, reason, "dask")
-        return failed_result(job, f"{type(exc).__name__}: {exc}"[:500], "dask")
+        if not isinstance(exc, KilledWorker):
+            return failed_result(job, f"{type(exc).__name__}: {exc}"[:500], "dask")
+        reason = f"worker died: KilledWorker ({exc})"[:500]
+        mid = job.model_id
+        if self.stopping:
+            return None if mid not in self.started else failed_result(job, reason, "dask")
+        requeued = self.requeued.get(mid, 0)
+        if mid not in self.started and requeued < 3:
+            # only queued on the dead worker, never began: not its fault, go again
+            self.requeued[mid] = requeued + 1
+            self.submit(job)
+            return None
+        deaths = self.deaths.get(mid, 0)
+        self.deaths[mid] = deaths + 1
+        if deaths < self.executor.retries:
+            self.submit(job)
+            return None
+        return failed_result(job, reason, "dask")
 
-    def _check_time_limit(self, client, future, job, started, pending, on_result) -> None:
-        began, address = started[job.model_id]
+    def check_time_limit(self, future, job: GrowJob) -> None:
+        ex = self.executor
+        began, address = self.started[job.model_id]
         elapsed = time.monotonic() - began
-        if elapsed <= hard_time_limit(job, self.hard_timeout_factor, self.hard_timeout_grace):
+        if elapsed <= hard_time_limit(job, ex.hard_timeout_factor, ex.hard_timeout_grace):
             return
         future.cancel()
-        pending.pop(future, None)
+        self.pending.pop(future, None)
         reason = f"timed out (abandoned after {elapsed:.0f} s)"
         if address:
             try:  # the task's thread cannot be interrupted: restart its worker process
-                client.restart_workers([address], raise_for_error=False)
+                self.client.restart_workers([address], raise_for_error=False)
                 reason = f"timed out (worker restarted after {elapsed:.0f} s)"
             except Exception:
                 pass
-        on_result(failed_result(job, reason, "dask", elapsed))
+        self.on_result(failed_result(job, reason, "dask", elapsed))
+
+    def catch_up_events(self) -> None:
+        """Wait (2 s at most) for the last event chunks of the models that returned."""
+        deadline = time.monotonic() + 2.0
+        while not self.done_ids <= self.seen_done and time.monotonic() < deadline:
+            time.sleep(0.05)
+            self.drain()
+        self.drain()
+
+    def finish(self) -> None:
+        for future in self.pending:
+            future.cancel()
+        with contextlib.suppress(Exception):
+            self.client.unsubscribe_topic(self.topic)

@@ -20,13 +20,10 @@ import contextlib
 import ctypes
 import multiprocessing as mp
 import os
-import shutil
 import signal
-import subprocess
 import threading
 import time
 import traceback
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
@@ -34,7 +31,7 @@ from typing import Any
 
 from ..data import DataSpec
 from ..trainer import GrowJob, ModelResult
-from .base import EventCallback, Executor, ResultCallback, StopCheck
+from .base import EventCallback, Executor, Jobs, ResultCallback, StopCheck
 from .common import (
     ONE_THREAD_ENV,
     EventBuffer,
@@ -43,54 +40,11 @@ from .common import (
     failed_result,
     hard_time_limit,
 )
+from .feed import JobFeed, as_feed
+from .placement import PIN_ENV, available_cpus, gpu_env, pin_to_cpu, visible_gpus
 
 _ENV_LOCK = threading.Lock()
-_PIN_ENV = "DLGENE_WORKER_CPU"  # the core a worker is pinned to (set by the pool)
 _MAX_START_FAILURES = 3
-
-
-def visible_gpus() -> list[str]:
-    """GPU ids this process may use: CUDA_VISIBLE_DEVICES if set, else nvidia-smi's list."""
-    env = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if env is not None:
-        ids = [g.strip() for g in env.split(",") if g.strip()]
-        return [] if any(g.startswith("-") for g in ids) else ids
-    exe = shutil.which("nvidia-smi")
-    if not exe:
-        return []
-    try:
-        out = subprocess.run(
-            [exe, "--query-gpu=index", "--format=csv,noheader"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return []
-    if out.returncode != 0:
-        return []
-    return [line.strip() for line in out.stdout.splitlines() if line.strip()]
-
-
-def _available_cpus() -> list[int]:
-    try:
-        return sorted(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not Linux
-        return []
-
-
-def _pin(cpu: str) -> None:
-    """Keep a worker process (every thread, TF's helpers included) on one core."""
-    if not cpu.isdigit() or not hasattr(os, "sched_setaffinity"):
-        return
-    try:
-        threads = [int(t) for t in os.listdir("/proc/self/task")]
-    except OSError:
-        threads = [0]
-    for tid in threads:  # Linux applies affinity per thread; new threads inherit it
-        with contextlib.suppress(OSError):
-            os.sched_setaffinity(tid, {int(cpu)})
 
 
 # ---------------------------------------------------------------------- worker side
@@ -104,7 +58,7 @@ def _worker_main(
 ) -> None:
     """A worker's life: set threads, import TF once, then grow the jobs it is sent."""
     os.environ.update(env)  # before TensorFlow initialises
-    _pin(env.get(_PIN_ENV, ""))
+    pin_to_cpu(env.get(PIN_ENV, ""))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the caller's to handle
     try:
         import tensorflow  # noqa: F401  (imported once per worker)
@@ -158,7 +112,7 @@ class _Worker:
 
 @dataclass
 class _Run:
-    jobs: deque[GrowJob]
+    jobs: JobFeed
     spec: dict[str, Any]
     on_event: EventCallback
     on_result: ResultCallback
@@ -214,7 +168,7 @@ class ProcessPoolExecutor(Executor):
         self.gpus = list(visible_gpus() if gpus is None else gpus)
         self.start_timeout = float(start_timeout)
         self.stop_grace = float(stop_grace)
-        cpus = _available_cpus()
+        cpus = available_cpus()
         # one worker per core at most: pin each to its own core (no pinning when oversubscribed)
         self._cpus = cpus if pin_cpus and 0 < workers <= len(cpus) else []
         self._ctx = mp.get_context("spawn")
@@ -255,20 +209,25 @@ class ProcessPoolExecutor(Executor):
             if w.process.pid is not None and w.process.is_alive()
         }
 
+    @property
+    def slots(self) -> int:  # type: ignore[override]
+        return self.workers
+
     def run(
         self,
-        jobs: Sequence[GrowJob],
+        jobs: Jobs,
         spec: DataSpec,
         on_event: EventCallback,
         on_result: ResultCallback,
         should_stop: StopCheck,
     ) -> None:
-        if not jobs:
+        feed = as_feed(jobs)
+        if feed.exhausted:
             return
         with self._lock:
             self._stop_flag.value = 0
             self.start()
-            self._run = _Run(deque(jobs), spec.to_dict(), on_event, on_result)
+            self._run = _Run(feed, spec.to_dict(), on_event, on_result)
             try:
                 self._loop(self._run, should_stop)
             except BaseException:
@@ -310,9 +269,9 @@ class ProcessPoolExecutor(Executor):
             if not run.stopping and should_stop():
                 run.stopping, run.stop_since = True, time.monotonic()
                 self._stop_flag.value = 1
-                run.jobs.clear()  # not started: grown again on resume
+                run.jobs.drop_queued()  # not started: grown again on resume
             busy = [w for w in self._slots.values() if w.job is not None]
-            if not run.jobs and not busy:
+            if not busy and (run.stopping or run.jobs.exhausted):
                 return
             if run.stopping and time.monotonic() - run.stop_since > self.stop_grace:
                 for w in busy:
@@ -323,16 +282,18 @@ class ProcessPoolExecutor(Executor):
             self._poll(0.05)
 
     def _dispatch(self, run: _Run) -> None:
+        if run.stopping:
+            return
         for w in sorted(self._slots.values(), key=lambda w: w.slot):
-            if not run.jobs:
-                return
             if not w.ready or w.retiring or w.job is not None:
                 continue
-            job = run.jobs.popleft()
+            job = run.jobs.take()
+            if job is None:
+                return
             try:
                 w.tasks.send((job, run.spec))
             except OSError:  # died a moment ago: its sentinel will tell
-                run.jobs.appendleft(job)
+                run.jobs.put_back(job)
                 continue
             w.job, w.job_started = job, time.monotonic()
             run.on_event(
@@ -435,7 +396,7 @@ class ProcessPoolExecutor(Executor):
                 run.attempts[job.model_id] = tries
                 if tries <= self.retries and not run.stopping:
                     run.on_event({"event": "retry", "model_id": job.model_id, "reason": reason})
-                    run.jobs.appendleft(job)
+                    run.jobs.put_back(job)
                 else:
                     self._finish(run, failed_result(job, reason, w.name, elapsed))
         elif not w.ready:
@@ -449,12 +410,9 @@ class ProcessPoolExecutor(Executor):
         self._spawn(w.slot)
 
     def _spawn(self, slot: int) -> None:
-        env = dict(ONE_THREAD_ENV)
-        if self.gpus:
-            env["CUDA_VISIBLE_DEVICES"] = self.gpus[slot % len(self.gpus)]
-            env["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"  # workers share a GPU's memory
+        env = {**ONE_THREAD_ENV, **gpu_env(slot, self.gpus)}
         if self._cpus:
-            env[_PIN_ENV] = str(self._cpus[slot % len(self._cpus)])
+            env[PIN_ENV] = str(self._cpus[slot % len(self._cpus)])
         tasks_recv, tasks_send = self._ctx.Pipe(duplex=False)
         out_recv, out_send = self._ctx.Pipe(duplex=False)
         name = f"pool-{slot}"
