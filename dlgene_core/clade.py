@@ -30,7 +30,7 @@ from .data import (
     split_user_arrays,
 )
 from .errors import CladeStateError, DataError
-from .families import get_family
+from .families import family_names, get_family
 from .operators import from_row
 from .storage import ExperimentFolder
 from .trainer import FINISHED_STATUSES, PHENOTYPE_COLUMNS, GrowJob, ModelResult, model_seed
@@ -41,7 +41,7 @@ def _empty_phenotypes() -> pd.DataFrame:
 
 
 class Clade(HasTraits):
-    """A clade of any kind; ``GAFC1``, ``GACNN1`` and ``GARNN1`` fix the kind."""
+    """A clade of any kind; ``clade_class(kind)`` (``GAFC1``, ``GACNN1``, ...) fixes it."""
 
     kind: ClassVar[str | None] = None
 
@@ -105,11 +105,8 @@ class Clade(HasTraits):
             )
         meta = store.read_meta()
         config = store.read_config()
-        target = (
-            CLADE_CLASSES.get(config.kind, Clade)
-            if cls in (Clade, *CLADE_CLASSES.values())
-            else cls
-        )
+        generated = cls is Clade or cls in _CLADE_CLASSES.values()
+        target = clade_class(config.kind) if generated else cls
         if cls.kind is not None and cls.kind != config.kind:
             raise CladeStateError(
                 f"folder {str(folder)!r} holds a {config.kind} clade, not "
@@ -627,22 +624,28 @@ def _default_folder(kind: str, data: Any) -> Path:
     return Path("dlgene-runs") / f"{kind}-{name}-{stamp}"
 
 
-class GAFC1(Clade):
-    """Genetic Algorithm operations for Fully Connected nets, version 1."""
-
-    kind = "GAFC1"
+_CLADE_CLASSES: dict[str, type[Clade]] = {}
 
 
-class GACNN1(Clade):
-    """Convolutional clade (1-D and 2-D conv blocks, then GAFC1's dense head)."""
+def clade_class(kind: str) -> type[Clade]:
+    """The Clade subclass that fixes ``kind`` (made once from the family registry)."""
+    if kind not in _CLADE_CLASSES:
+        family = get_family(kind)  # names the allowed kinds for an unknown one
+        _CLADE_CLASSES[kind] = type(
+            kind,
+            (Clade,),
+            {"kind": kind, "__doc__": family.description, "__module__": __name__},
+        )
+    return _CLADE_CLASSES[kind]
 
-    kind = "GACNN1"
+
+def clade_classes() -> dict[str, type[Clade]]:
+    """Kind -> Clade subclass for every registered family."""
+    return {kind: clade_class(kind) for kind in family_names()}
 
 
-class GARNN1(Clade):
-    """Recurrent clade (GRU / LSTM / SimpleRNN stacks, then GAFC1's dense head)."""
-
-    kind = "GARNN1"
-
-
-CLADE_CLASSES: dict[str, type[Clade]] = {"GAFC1": GAFC1, "GACNN1": GACNN1, "GARNN1": GARNN1}
+def __getattr__(name: str) -> type[Clade]:
+    """``from dlgene_core.clade import GAFC1``: any registered kind is a class here."""
+    if name in family_names():
+        return clade_class(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -10,9 +10,10 @@ from typing import TextIO
 
 import pandas as pd
 
-from .clade import CLADE_CLASSES, Clade
+from .clade import Clade, clade_class
 from .config import CladeConfig
 from .data import BUILTIN_DATASETS
+from .families import family_names
 
 SHOW_COLUMNS = [
     "model_id",
@@ -164,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     ev.add_argument("--data-path", default="", help="local file for a built-in set (Reuters)")
     ev.add_argument("--out", required=True, help="experiment folder to create")
-    ev.add_argument("--kind", default=None, help="clade kind: GAFC1, GACNN1 or GARNN1")
+    ev.add_argument("--kind", default=None, help="clade kind: " + ", ".join(family_names()))
     ev.add_argument("--config", default=None, help="a config.json to start from")
     common(ev)
 
@@ -185,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "evolve":
             cfg = _config_for(args, CladeConfig())
-            clade = CLADE_CLASSES.get(cfg.kind, Clade)(
+            clade = clade_class(cfg.kind)(
                 cfg, data=args.data, folder=args.out, data_path=args.data_path
             )
         else:

@@ -33,13 +33,13 @@ ALL_ACTIVATIONS = (
 )
 ALL_OPTIMIZERS = ("sgd", "rmsprop", "adagrad", "adadelta", "adam", "adamax", "nadam")
 ALL_REGULARIZERS = ("l1", "l2", "dropout")
-CLADE_KINDS = ("GAFC1", "GACNN1", "GARNN1")
 SELECTION_METRICS = ("val_accuracy", "val_loss")
 EXECUTORS = ("inprocess", "pool", "dask")
 RNN_CELLS = ("gru", "lstm", "simple_rnn")
 POOLINGS = ("max", "average", "none")
 PADDINGS = ("same", "valid")
 CONV_READOUTS = ("flatten", "global_average", "global_max")
+FINAL_ACTIVATIONS = ("softmax", "sigmoid", "linear")
 
 # Integer (low, high) ranges, inclusive, with the smallest low and largest high allowed.
 INT_RANGES: dict[str, tuple[int, int]] = {
@@ -91,7 +91,9 @@ class CladeConfig(HasTraits):
     """Search space and run settings. Edit it in place (the widgets do) or with ``updated``."""
 
     # --- run ---------------------------------------------------------------------------
-    kind = Unicode("GAFC1", help="clade kind: " + ", ".join(CLADE_KINDS)).tag(config=True)
+    kind = Unicode("GAFC1", help="clade kind: a registered family (dlgene_core.families)").tag(
+        config=True
+    )
     population_size = Int(50, help="models per generation").tag(config=True)
     generations = Int(5, help="generations evolve() grows in total").tag(config=True)
     seed = Int(0, help="every random choice flows from this seed").tag(config=True)
@@ -174,7 +176,7 @@ class CladeConfig(HasTraits):
     # ------------------------------------------------------------------ validation
     @validate("kind")
     def _check_kind(self, proposal):
-        return _one_of("kind", proposal.value, CLADE_KINDS)
+        return _one_of("kind", proposal.value, clade_kinds())
 
     @validate("selection_metric")
     def _check_metric(self, proposal):
@@ -186,7 +188,7 @@ class CladeConfig(HasTraits):
 
     @validate("final_activation")
     def _check_final(self, proposal):
-        return _one_of("final_activation", proposal.value, ("softmax", "sigmoid", "linear"))
+        return _one_of("final_activation", proposal.value, FINAL_ACTIVATIONS)
 
     @validate("population_size")
     def _check_population(self, proposal):
@@ -450,6 +452,145 @@ def _quote_word(word: str) -> str:
         return word
     except json.JSONDecodeError:
         return json.dumps(word)
+
+
+def clade_kinds() -> list[str]:
+    """The kinds a config may name: the family registry's, the one list of kinds."""
+    from .families import family_names  # families import the config: look up lazily
+
+    return family_names()
+
+
+# ---------------------------------------------------------------------- field metadata
+# Every config trait carries its panel section (``group``), the family whose genes read it
+# (``family``: "" for a field of every family) and, for choice fields, the allowed values
+# (``choices``: one of them; ``subset_of``: a list of them). Generic code reads them
+# (bqplot's metadata-on-traits pattern): the config panel builds its sections and
+# controls from them, so a new field or family needs no widget edit.
+_SECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "Run": (
+        "",
+        (
+            "kind",
+            "population_size",
+            "generations",
+            "seed",
+            "max_train_time",
+            "deterministic",
+            "executor",
+            "workers",
+            "scheduler",
+            "retries",
+        ),
+    ),
+    "Data": ("", ("validation_fraction", "max_words", "sequence_length")),
+    "Dense genes": (
+        "",  # the dense stack is GAFC1's body and every family's head
+        (
+            "nb_layers",
+            "nb_units",
+            "activations",
+            "final_activation",
+            "optimizers",
+            "lr_bins",
+            "batch_size",
+            "epochs",
+        ),
+    ),
+    "Regularisation": (
+        "",
+        ("regularizer_chance", "regularizers", "l1_strength", "l2_strength", "dropout_rate"),
+    ),
+    "Selection & breeding": (
+        "",
+        ("selection_metric", "top_tier", "random_tier", "mutate_prob", "max_mutations"),
+    ),
+    "Convolutional genes": (
+        "GACNN1",
+        (
+            "conv_blocks",
+            "conv_filters",
+            "kernel_size",
+            "strides",
+            "paddings",
+            "poolings",
+            "batchnorm_chance",
+            "residual_chance",
+            "conv_activations",
+            "conv_readouts",
+            "head_layers",
+        ),
+    ),
+    "Recurrent genes": (
+        "GARNN1",
+        (
+            "rnn_layers",
+            "rnn_units",
+            "rnn_cells",
+            "bidirectional_chance",
+            "conv_front_chance",
+            "embedding_dim",
+            "recurrent_dropout_chance",
+            "recurrent_dropout_rate",
+        ),
+    ),
+}
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "selection_metric": SELECTION_METRICS,
+    "executor": EXECUTORS,
+    "final_activation": FINAL_ACTIVATIONS,
+}
+_SUBSETS: dict[str, tuple[str, ...]] = {
+    "activations": ALL_ACTIVATIONS,
+    "conv_activations": ALL_ACTIVATIONS,
+    "optimizers": ALL_OPTIMIZERS,
+    "rnn_cells": RNN_CELLS,
+    "poolings": POOLINGS,
+    "paddings": PADDINGS,
+    "conv_readouts": CONV_READOUTS,
+}
+
+
+def _tag_fields() -> None:
+    traits = CladeConfig.class_traits(config=True)
+    for group, (family, names) in _SECTIONS.items():
+        for name in names:
+            traits[name].metadata.update(group=group, family=family)
+    for name, allowed in _CHOICES.items():
+        traits[name].metadata["choices"] = allowed
+    for name, allowed in _SUBSETS.items():
+        traits[name].metadata["subset_of"] = allowed
+
+
+_tag_fields()
+
+
+def fields_by_group() -> dict[str, list[str]]:
+    """Config fields by panel section (from each trait's ``group`` metadata), sections in
+    the core's order; a field without a group (added later, not tagged) goes to "Other"."""
+    groups: dict[str, list[str]] = {title: [] for title in _SECTIONS}
+    for name in CladeConfig.field_names():
+        groups.setdefault(field_info(name)["group"], []).append(name)
+    order = {name: i for _, names in _SECTIONS.values() for i, name in enumerate(names)}
+    for names in groups.values():
+        names.sort(key=lambda n: (order.get(n, len(order)), n))
+    if "Other" in groups:
+        groups["Other"] = groups.pop("Other")
+    return {title: names for title, names in groups.items() if names}
+
+
+def field_info(name: str) -> dict[str, Any]:
+    """A field's metadata: group ("Other" if none), family, choices / subset_of, help."""
+    traits = CladeConfig.class_traits(config=True)
+    if name not in traits:
+        raise ConfigError(name, None, "one of the config fields: " + ", ".join(sorted(traits)))
+    meta = dict(traits[name].metadata)
+    meta.setdefault("group", "Other")
+    meta.setdefault("family", "")
+    if name == "kind":
+        meta["choices"] = tuple(clade_kinds())
+    meta["help"] = traits[name].help
+    return meta
 
 
 _DEFAULTS = CladeConfig().to_dict()

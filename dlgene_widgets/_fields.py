@@ -2,7 +2,8 @@
 
 Each ``FieldControl`` wraps the widget(s) for one field, turns the widget value into the value
 the config trait takes (``read``), shows a config value (``show``), and calls back on edits.
-The kind of control is chosen from the field's trait type and the core's allowed-value lists,
+The kind of control is chosen from the field's trait type and its metadata (``choices``,
+``subset_of``: see dlgene_core.config.field_info),
 so a field added to the core later still gets a control (a JSON text box at worst).
 """
 
@@ -17,23 +18,8 @@ import ipywidgets as widgets
 from traitlets import Bool, Dict, Float, Int, List, Tuple, Unicode
 
 from dlgene_core import config as cfgmod
-from dlgene_core.config import CladeConfig
+from dlgene_core.config import CladeConfig, field_info
 
-CHOICES: dict[str, tuple[str, ...]] = {
-    "kind": cfgmod.CLADE_KINDS,
-    "selection_metric": cfgmod.SELECTION_METRICS,
-    "executor": cfgmod.EXECUTORS,
-    "final_activation": ("softmax", "sigmoid", "linear"),
-}
-MULTI_CHOICES: dict[str, tuple[str, ...]] = {
-    "activations": cfgmod.ALL_ACTIVATIONS,
-    "conv_activations": cfgmod.ALL_ACTIVATIONS,
-    "optimizers": cfgmod.ALL_OPTIMIZERS,
-    "rnn_cells": cfgmod.RNN_CELLS,
-    "poolings": cfgmod.POOLINGS,
-    "paddings": cfgmod.PADDINGS,
-    "conv_readouts": getattr(cfgmod, "CONV_READOUTS", ("flatten",)),
-}
 _WIDE = widgets.Layout(width="320px")
 
 
@@ -150,11 +136,12 @@ class JsonControl(ValueControl):
 def make_control(name: str) -> FieldControl:
     """The control for ``name``, chosen by the trait type and the core's allowed values."""
     trait = CladeConfig.class_traits()[name]
-    if name in CHOICES:
-        return ValueControl(name, widgets.Dropdown(options=CHOICES[name]))
-    if name in MULTI_CHOICES:
+    info = field_info(name)
+    if "choices" in info:
+        return ValueControl(name, widgets.Dropdown(options=info["choices"]))
+    if "subset_of" in info:
         return MultiControl(
-            name, widgets.SelectMultiple(options=MULTI_CHOICES[name], rows=6, layout=_WIDE)
+            name, widgets.SelectMultiple(options=info["subset_of"], rows=6, layout=_WIDE)
         )
     if name == "regularizers":
         return RegularizerControl(name)

@@ -15,84 +15,15 @@ from typing import Any
 import ipywidgets as widgets
 from traitlets import Dict, List, TraitError, Unicode
 
-from dlgene_core.config import CladeConfig
+from dlgene_core.config import CladeConfig, field_info, fields_by_group
 
-from ._fields import CHOICES, MULTI_CHOICES, FieldControl, make_control
+from ._fields import FieldControl, make_control
 from ._panel import Panel
-
-GROUPS: dict[str, tuple[str, ...]] = {
-    "Run": (
-        "kind",
-        "population_size",
-        "generations",
-        "seed",
-        "max_train_time",
-        "deterministic",
-        "executor",
-        "workers",
-        "scheduler",
-        "retries",
-    ),
-    "Data": ("validation_fraction", "max_words", "sequence_length"),
-    "Dense genes": (
-        "nb_layers",
-        "nb_units",
-        "activations",
-        "final_activation",
-        "optimizers",
-        "lr_bins",
-        "batch_size",
-        "epochs",
-    ),
-    "Regularisation": (
-        "regularizer_chance",
-        "regularizers",
-        "l1_strength",
-        "l2_strength",
-        "dropout_rate",
-    ),
-    "Selection & breeding": (
-        "selection_metric",
-        "top_tier",
-        "random_tier",
-        "mutate_prob",
-        "max_mutations",
-    ),
-    "Convolutional genes": (
-        "conv_blocks",
-        "conv_filters",
-        "kernel_size",
-        "strides",
-        "paddings",
-        "poolings",
-        "batchnorm_chance",
-        "residual_chance",
-        "conv_activations",
-        "conv_readouts",
-        "head_layers",
-    ),
-    "Recurrent genes": (
-        "rnn_layers",
-        "rnn_units",
-        "rnn_cells",
-        "bidirectional_chance",
-        "conv_front_chance",
-        "embedding_dim",
-        "recurrent_dropout_chance",
-        "recurrent_dropout_rate",
-    ),
-}
 
 
 def grouped_fields() -> dict[str, list[str]]:
-    """Config fields by panel section; fields the table does not know go to "Other"."""
-    known = set(CladeConfig.field_names())
-    groups = {title: [f for f in names if f in known] for title, names in GROUPS.items()}
-    placed = {f for names in groups.values() for f in names}
-    other = [f for f in CladeConfig.field_names() if f not in placed]
-    if other:
-        groups["Other"] = other
-    return {title: names for title, names in groups.items() if names}
+    """Config fields by panel section: the core's trait metadata decides (config.py)."""
+    return fields_by_group()
 
 
 class ConfigEditor(Panel):
@@ -248,8 +179,9 @@ class ConfigEditor(Panel):
 
 def _allowed_help(name: str) -> str:
     """Help for fields the core documents only by their allowed values."""
-    if name in MULTI_CHOICES:
-        return "one or more of: " + ", ".join(MULTI_CHOICES[name])
-    if name in CHOICES:
-        return "one of: " + ", ".join(CHOICES[name])
+    info = field_info(name)
+    if "subset_of" in info:
+        return "one or more of: " + ", ".join(info["subset_of"])
+    if "choices" in info:
+        return "one of: " + ", ".join(info["choices"])
     return ""

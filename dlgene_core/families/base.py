@@ -33,9 +33,11 @@ DENSE_SEGMENT = Segment(
 
 
 class Family:
-    """Subclasses set ``name``, ``form``, ``scalar_genes``, ``segments`` and ``build_body``."""
+    """Subclasses set ``name``, ``form``, ``scalar_genes``, ``segments`` and ``build_body``
+    (and a one-line ``description``: the clade class's docstring and the CLI's help)."""
 
     name: str = ""
+    description: str = ""
     form: str = "flat"
     scalar_genes: tuple[Gene, ...] = TRAINING_GENES
     segments: tuple[Segment, ...] = (DENSE_SEGMENT,)

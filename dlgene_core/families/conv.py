@@ -164,6 +164,7 @@ def readout(x: Any, kind: str, rank: int) -> Any:
 
 class ConvFamily(Family):
     name = "GACNN1"
+    description = "Convolutional clade (1-D and 2-D conv blocks, then GAFC1's dense head)."
     form = "grid"
     scalar_genes = (*TRAINING_GENES, ChoiceGene("readout", "conv_readouts"))
     segments = (CONV_SEGMENT, DENSE_SEGMENT)

@@ -7,6 +7,7 @@ from .base import Family
 
 class DenseFamily(Family):
     name = "GAFC1"
+    description = "Genetic Algorithm operations for Fully Connected nets, version 1."
     form = "flat"
 
     def build_body(self, inputs, genotype, dataset):

@@ -137,6 +137,7 @@ def recurrent_layer(block: dict[str, Any], return_sequences: bool) -> Any:
 
 class RecurrentFamily(Family):
     name = "GARNN1"
+    description = "Recurrent clade (GRU / LSTM / SimpleRNN stacks, then GAFC1's dense head)."
     form = "grid"
     scalar_genes = (
         *TRAINING_GENES,
