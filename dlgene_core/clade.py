@@ -381,13 +381,7 @@ class Clade(HasTraits):
                 random_tier,
                 model_ids,
             )
-            selections = self.store.read_table("selections")
-            if not selections.empty:
-                selections = selections[selections["generation"] != self.generation]
-            table = (
-                pd.concat([selections, chosen], ignore_index=True) if len(selections) else chosen
-            )
-            self.store.write_table("selections", table)
+            self.store.replace_generation("selections", chosen, self.generation)
             self.parents = chosen
             self.message = (
                 f"selected {len(chosen)} parents of generation {self.generation}: "
@@ -481,6 +475,10 @@ class Clade(HasTraits):
     def lineage(self) -> pd.DataFrame:
         return self.store.read_table("lineage")
 
+    def selections(self) -> pd.DataFrame:
+        """The parents chosen in every generation (top / random / manual), from the folder."""
+        return self.store.read_table("selections")
+
     def ancestry(self, model_id: str) -> pd.DataFrame:
         """Every ancestor of a model, generation by generation (child_id -> parent_id edges)."""
         lineage = self.lineage()
@@ -536,31 +534,13 @@ class Clade(HasTraits):
         genotypes["parents"] = [[] for _ in range(len(genotypes))]
         self._set_generation_genotypes(genotypes)
         for mid in phenotypes["model_id"]:
-            self._copy_model_files(other, mid, mapping[mid])
+            self.store.copy_model_files(other.store, mid, mapping[mid])
         phenotypes["model_id"] = phenotypes["model_id"].map(mapping)
         phenotypes["generation"] = self.generation
         if len(phenotypes):
             self.store.replace_rows("phenotypes", phenotypes, "model_id")
         self._reload()
         return self.genotypes
-
-    def _copy_model_files(self, other: Clade, old: str, new: str) -> None:
-        for level in ("batches", "epochs"):
-            src = other.store.path / "growth" / f"{old}.{level}.parquet"
-            if src.exists():
-                (self.store.path / "growth" / f"{new}.{level}.parquet").write_bytes(
-                    src.read_bytes()
-                )
-        for part in ("misclassified", "confusion"):
-            src = other.store.path / "results" / f"{old}.{part}.parquet"
-            if src.exists():
-                (self.store.path / "results" / f"{new}.{part}.parquet").write_bytes(
-                    src.read_bytes()
-                )
-        for seed in (False, True):  # the trained (and untrained) models come along too
-            src = other.store.model_path(old, seed=seed)
-            if src.exists():
-                self.store.model_path(new, seed=seed).write_bytes(src.read_bytes())
 
     # ------------------------------------------------------------------ helpers
     def _finished_ids(self) -> set[str]:

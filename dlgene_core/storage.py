@@ -70,6 +70,29 @@ class ExperimentFolder:
     def model_path(self, model_id: str, seed: bool = False) -> Path:
         return self.path / "models" / (f"{model_id}.seed.h5" if seed else f"{model_id}.h5")
 
+    def growth_path(self, model_id: str, level: str) -> Path:
+        """growth/<id>.batches.parquet or growth/<id>.epochs.parquet."""
+        return self.path / "growth" / f"{model_id}.{level}.parquet"
+
+    def result_path(self, model_id: str, part: str) -> Path:
+        """results/<id>.misclassified.parquet or results/<id>.confusion.parquet."""
+        return self.path / "results" / f"{model_id}.{part}.parquet"
+
+    def model_files(self, model_id: str) -> list[Path]:
+        """Every file a model may have here: growth, results, trained and seed models."""
+        return [
+            *(self.growth_path(model_id, level) for level in ("batches", "epochs")),
+            *(self.result_path(model_id, part) for part in ("misclassified", "confusion")),
+            self.model_path(model_id),
+            self.model_path(model_id, seed=True),
+        ]
+
+    def copy_model_files(self, source: ExperimentFolder, old_id: str, new_id: str) -> None:
+        """Copy one model's files from another folder under a new id (a gene-pool import)."""
+        for src, dst in zip(source.model_files(old_id), self.model_files(new_id), strict=True):
+            if src.exists():
+                atomic_write_bytes(dst, src.read_bytes())
+
     # ------------------------------------------------------------------ config / meta
     def write_config(self, cfg: CladeConfig) -> None:
         atomic_write_bytes(self.path / "config.json", (cfg.to_json() + "\n").encode())
@@ -113,22 +136,30 @@ class ExperimentFolder:
             self.write_table(name, frame)
             return frame
 
+    def replace_generation(self, name: str, frame: pd.DataFrame, generation: int) -> pd.DataFrame:
+        """Replace one generation's rows of a table (e.g. the parents chosen in it)."""
+        with self._lock:
+            old = self.read_table(name)
+            if not old.empty:
+                old = old[old["generation"] != generation]
+            table = pd.concat([old, frame], ignore_index=True) if len(old) else frame
+            self.write_table(name, table)
+            return table
+
     # ------------------------------------------------------------------ model results
     def write_result(self, result) -> None:
         """Write growth, misclassified, confusion and model, then the phenotype row last:
         the phenotype row is what marks the model as finished."""
         mid = result.model_id
-        atomic_write_parquet(self.path / "growth" / f"{mid}.batches.parquet", result.batches)
-        atomic_write_parquet(self.path / "growth" / f"{mid}.epochs.parquet", result.epochs)
+        atomic_write_parquet(self.growth_path(mid, "batches"), result.batches)
+        atomic_write_parquet(self.growth_path(mid, "epochs"), result.epochs)
         if result.misclassified is not None:
-            atomic_write_parquet(
-                self.path / "results" / f"{mid}.misclassified.parquet", result.misclassified
-            )
+            atomic_write_parquet(self.result_path(mid, "misclassified"), result.misclassified)
         if result.confusion is not None:
             confusion = pd.DataFrame(
                 result.confusion, columns=[str(i) for i in range(result.confusion.shape[1])]
             )
-            atomic_write_parquet(self.path / "results" / f"{mid}.confusion.parquet", confusion)
+            atomic_write_parquet(self.result_path(mid, "confusion"), confusion)
         if result.model_h5 is not None:
             atomic_write_bytes(self.model_path(mid), result.model_h5)
         row = {k: v for k, v in result.phenotype.items() if k != "traceback"}
@@ -137,19 +168,19 @@ class ExperimentFolder:
     def read_growth(self, model_id: str, level: str = "batches") -> pd.DataFrame:
         if level not in ("batches", "epochs"):
             raise ValueError(f"growth level {level!r}: allowed 'batches' or 'epochs'")
-        path = self.path / "growth" / f"{model_id}.{level}.parquet"
+        path = self.growth_path(model_id, level)
         if not path.exists():
             raise KeyError(f"no growth recorded for model {model_id!r} in {self.path}")
         return pd.read_parquet(path)
 
     def read_misclassified(self, model_id: str) -> pd.DataFrame:
-        path = self.path / "results" / f"{model_id}.misclassified.parquet"
+        path = self.result_path(model_id, "misclassified")
         if not path.exists():
             raise KeyError(f"no test results for model {model_id!r} (not grown, or failed)")
         return pd.read_parquet(path)
 
     def read_confusion(self, model_id: str) -> np.ndarray:
-        path = self.path / "results" / f"{model_id}.confusion.parquet"
+        path = self.result_path(model_id, "confusion")
         if not path.exists():
             raise KeyError(f"no test results for model {model_id!r} (not grown, or failed)")
         return pd.read_parquet(path).to_numpy()

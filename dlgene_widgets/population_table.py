@@ -71,7 +71,7 @@ def parent_ids(clade: Clade, generation: int) -> set[str]:
     if generation == clade.generation:
         parents = clade.parents
     else:
-        parents = clade.store.read_table("selections")
+        parents = clade.selections()
         if len(parents):
             parents = parents[parents["generation"] == generation]
     return set(parents["model_id"]) if len(parents) else set()
