@@ -283,23 +283,19 @@ class Clade(HasTraits):
         Each model's results reach the folder as it finishes; a failing model is recorded
         with its reason and the others go on. Returns this generation's phenotypes.
         """
-        from .executors import resolve_executor
+        from .executors import executor_for
 
         self._need_genotypes("grow_models")
         self._need_data()
         jobs = self.jobs(model_ids)
-        runner = resolve_executor(executor, self.config)
-        owned = not _is_executor_object(executor)
         if self.status != "evolving":  # inside evolve, a stop pressed between steps holds
             self._stop.clear()
         total = len(self.genotypes)
         self.progress = (total - len(jobs), total)
-        with self._busy("growing"):
+        with self._busy("growing"), executor_for(executor, self.config) as runner:
             try:
                 runner.run(jobs, self.data_spec, self._on_event, self._on_result, self._stop.is_set)
             finally:
-                if owned:
-                    runner.close()
                 self.running_models = []
                 self.current_model = ""
         stopped = self._stop.is_set()
@@ -417,19 +413,14 @@ class Clade(HasTraits):
     def evolve(self, generations: int | None = None, executor: Any = None) -> pd.DataFrame:
         """Spawn (if needed), then grow / select / breed until ``generations`` generations
         (counted from 0, default ``config.generations``) are grown. Resumable at any point."""
-        from .executors import resolve_executor
+        from .executors import executor_for
 
         target = self.config.generations if generations is None else int(generations)
         if target < 1:
             raise ValueError(f"evolve: generations={target}; allowed: an integer >= 1")
-        runner = resolve_executor(executor, self.config)
-        owned = not _is_executor_object(executor)
         self._stop.clear()
-        try:
+        with executor_for(executor, self.config) as runner:
             self._evolve_loop(target, runner)
-        finally:
-            if owned:
-                runner.close()
         return self.phenotypes
 
     def _evolve_loop(self, target: int, runner: Any) -> None:
@@ -592,10 +583,6 @@ def _lineage_rows(table: pd.DataFrame) -> pd.DataFrame:
         for p in (r.get("parents") or [])
     ]
     return pd.DataFrame(rows, columns=["child_id", "parent_id", "generation"])
-
-
-def _is_executor_object(executor: Any) -> bool:
-    return executor is not None and not isinstance(executor, str)
 
 
 def _default_folder(kind: str, data: Any) -> Path:

@@ -9,6 +9,8 @@ process; the clade writes each result to the folder as it arrives.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from .base import Executor, InProcessExecutor
@@ -47,4 +49,17 @@ def resolve_executor(executor: Any, config) -> Executor:
     )
 
 
-__all__ = ["Executor", "InProcessExecutor", "JobFeed", "resolve_executor"]
+@contextlib.contextmanager
+def executor_for(executor: Any, config) -> Iterator[Executor]:
+    """The executor for a grow or evolve call, closed afterwards only if made here: an
+    Executor object or a Client the caller gave stays open for their next call."""
+    runner = resolve_executor(executor, config)
+    owned = executor is None or isinstance(executor, str)
+    try:
+        yield runner
+    finally:
+        if owned:
+            runner.close()
+
+
+__all__ = ["Executor", "InProcessExecutor", "JobFeed", "executor_for", "resolve_executor"]
