@@ -10,7 +10,7 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ cha
 from .clade import CLADE_CLASSES, GACNN1, GAFC1, GARNN1, Clade
 from .config import CladeConfig
 from .data import Dataset, DataSpec, load_dataset
-from .errors import CladeStateError, ConfigError, DataError, GenotypeError
+from .errors import CladeStateError, ConfigError, DataError, GenotypeError, UnsafeModelError
 
 __version__ = "0.1.0"
 
@@ -33,6 +33,7 @@ __all__ = [
     "DataSpec",
     "Dataset",
     "GenotypeError",
+    "UnsafeModelError",
     "load_dataset",
     "open_clade",
 ]
