@@ -36,7 +36,7 @@ from dlgene_core import GAFC1, CladeConfig
 from dlgene_core.growth import MonitorGrowth
 from dlgene_core.trainer import model_seed, prepare_tensorflow
 
-DEFAULT_REUTERS = Path(__file__).resolve().parents[2] / "shared" / "data" / "reuters.npz"
+DEFAULT_REUTERS = Path(__file__).resolve().parents[2] / "shared" / "data" / "reuters_flat.npz"
 
 
 def _config(quick: bool, seed: int) -> CladeConfig:
@@ -121,7 +121,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 small models")
     parser.add_argument("--models", type=int, default=None, help="models to compare")
-    parser.add_argument("--data-path", default=str(DEFAULT_REUTERS), help="reuters.npz")
+    parser.add_argument("--data-path", default=str(DEFAULT_REUTERS), help="reuters_flat.npz")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=None, help="fresh clades (default 3)")
     args = parser.parse_args()

@@ -8,7 +8,7 @@ reaches >= 0.80 test accuracy (a bag-of-words logistic regression gets 0.79).
 
     python benchmarks/reuters_search.py                      # about 15-20 minutes on 2 cores
     python benchmarks/reuters_search.py --quick              # 2 generations x 4 models
-    python benchmarks/reuters_search.py /path/to/reuters.npz --generations 2 --population 10
+    python benchmarks/reuters_search.py /path/to/reuters_flat.npz --generations 2 --population 10
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from dlgene_core import GAFC1, CladeConfig
 
-DEFAULT_PATH = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "reuters.npz"
+DEFAULT_PATH = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "reuters_flat.npz"
 
 # A 10,000 -> 512 -> 46 MLP with dropout and Adam is the textbook model for this data
 # (about 0.80 test after a few epochs); wide layers and batches >= 64 keep each model to
@@ -52,7 +52,7 @@ QUICK = {"epochs": (1, 3), "max_train_time": 20.0}
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("path", nargs="?", default=str(DEFAULT_PATH), help="reuters.npz")
+    parser.add_argument("path", nargs="?", default=str(DEFAULT_PATH), help="reuters_flat.npz")
     parser.add_argument("--quick", action="store_true", help="2 generations x 4 models")
     parser.add_argument("--generations", type=int, default=None)
     parser.add_argument("--population", type=int, default=None)
@@ -61,7 +61,9 @@ def main() -> None:
     args = parser.parse_args()
     path = Path(args.path).resolve()
     if not path.exists():
-        parser.error(f"path {str(path)!r}: no such file; give Keras' reuters.npz layout")
+        parser.error(
+            f"path {str(path)!r}: no such file; give the pickle-free reuters_flat.npz layout"
+        )
     generations = args.generations or (2 if args.quick else 3)
     population = args.population or (4 if args.quick else 20)
     values = {**SEARCH, **(QUICK if args.quick else {})}

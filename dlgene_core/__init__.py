@@ -12,7 +12,7 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ cha
 from .clade import Clade, clade_class, clade_classes
 from .config import CladeConfig
 from .data import Dataset, DataSpec, load_dataset
-from .errors import CladeStateError, ConfigError, DataError, GenotypeError
+from .errors import CladeStateError, ConfigError, DataError, GenotypeError, UnsafeModelError
 from .families import family_names, register_family
 
 __version__ = "0.1.0"
@@ -45,6 +45,7 @@ __all__ = [
     "DataSpec",
     "Dataset",
     "GenotypeError",
+    "UnsafeModelError",
     "clade_class",
     "clade_classes",
     "family_names",

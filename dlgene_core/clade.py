@@ -31,6 +31,7 @@ from .data import (
 )
 from .errors import CladeStateError, DataError
 from .families import family_names, get_family
+from .modelfiles import load_model_safely
 from .operators import from_row
 from .storage import ExperimentFolder
 from .trainer import FINISHED_STATUSES, PHENOTYPE_COLUMNS, GrowJob, ModelResult, model_seed
@@ -491,12 +492,10 @@ class Clade(HasTraits):
 
     def load_model(self, model_id: str, seed: bool = False):
         """The trained (or, with ``seed=True``, untrained) Keras model from its .h5 file."""
-        import keras
-
         path = self.store.model_path(model_id, seed=seed)
         if not path.exists():
             raise KeyError(f"no {'seed' if seed else 'trained'} model file for {model_id!r}")
-        return keras.models.load_model(path, compile=False)
+        return load_model_safely(path)
 
     def load_genepool(
         self, source: str | os.PathLike | Clade, generation: int | None = None
@@ -532,6 +531,16 @@ class Clade(HasTraits):
             self.store.replace_rows("phenotypes", phenotypes, "model_id")
         self._reload()
         return self.genotypes
+
+    # ------------------------------------------------------------------ lifetime
+    def close(self) -> None:
+        """Release the folder (its writer lock); the clade's tables stay readable."""
+
+    def __enter__(self) -> Clade:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # ------------------------------------------------------------------ helpers
     def _finished_ids(self) -> set[str]:

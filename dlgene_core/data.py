@@ -27,7 +27,7 @@ from .errors import DataError
 
 BUILTIN_DATASETS = ("reuters", "digits", "mnist1d", "wine")
 FORMS = ("flat", "grid", "tokens")
-SHARED_DATA_ENV = "DLGENE_DATA_DIR"  # optional folder holding reuters.npz / mnist1d.npz
+SHARED_DATA_ENV = "DLGENE_DATA_DIR"  # optional folder: reuters_flat.npz / mnist1d.npz
 
 
 @dataclass(frozen=True)
@@ -216,35 +216,74 @@ def _shared_file(filename: str) -> Path | None:
     return None
 
 
+def load_npz_arrays(path: str | os.PathLike, what: str) -> dict[str, np.ndarray]:
+    """Every array of an .npz file, read without pickle: a run folder (and the data path it
+    names) is untrusted input, and unpickling an object array runs code from the file."""
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"{what}: no file at path {str(path)!r}")
+    arrays: dict[str, np.ndarray] = {}
+    try:
+        with np.load(p, allow_pickle=False) as f:
+            for key in f.files:
+                try:
+                    arrays[key] = f[key]
+                except ValueError as exc:
+                    if "allow_pickle" not in str(exc):
+                        raise
+                    raise DataError(
+                        f"{what}: {str(p)!r} key {key!r} is an object array (stored with "
+                        "pickle); dlgene does not unpickle data files, since that runs code "
+                        "from the file. Store it as plain numeric arrays (for Reuters: "
+                        "reuters_flat.npz with keys 'tokens', 'offsets', 'y')"
+                    ) from None
+    except DataError:
+        raise
+    except (OSError, ValueError, EOFError) as exc:
+        raise DataError(f"{what}: {str(p)!r} is not a readable .npz file ({exc})") from None
+    return arrays
+
+
 def _load_reuters_sequences(path: str, max_words: int):
     """Reuters in Keras' layout: split seed 113, 20% test, start 1, oov 2, index_from 3."""
     if path:
-        p = Path(path)
-        if not p.exists():
-            raise DataError(f"reuters: no file at path {path!r}")
-        with np.load(p, allow_pickle=p.name != "reuters_flat.npz") as f:
-            if "tokens" in f:
-                tokens, offsets, labels = f["tokens"], f["offsets"], f["y"]
-                xs = np.empty(len(labels), dtype=object)
-                for i in range(len(labels)):
-                    xs[i] = tokens[offsets[i] : offsets[i + 1]].tolist()
-            elif "x" in f and "y" in f:
-                xs, labels = f["x"], f["y"]
-            else:
+        f = load_npz_arrays(path, "reuters")
+        if {"tokens", "offsets", "y"} <= set(f):
+            tokens, offsets, labels = f["tokens"], f["offsets"], f["y"]
+            if len(offsets) != len(labels) + 1:
                 raise DataError(
-                    f"reuters: {path!r} has keys {sorted(f.keys())}; expected "
-                    "Keras' 'x' and 'y' or the flat 'tokens', 'offsets', 'y'"
+                    f"reuters: {path!r} has {len(labels)} labels 'y' but {len(offsets)} "
+                    "'offsets' (expected one more offset than labels)"
                 )
+            xs = [tokens[offsets[i] : offsets[i + 1]].tolist() for i in range(len(labels))]
+        else:
+            raise DataError(
+                f"reuters: {path!r} has keys {sorted(f)}; expected the pickle-free layout "
+                "'tokens', 'offsets', 'y' (reuters_flat.npz)"
+            )
         rng = np.random.RandomState(113)
         order = np.arange(len(xs))
         rng.shuffle(order)
-        xs, labels = xs[order], np.asarray(labels)[order]
+        xs, labels = [xs[i] for i in order], np.asarray(labels)[order]
         seqs = [[1] + [w + 3 if w + 3 < max_words else 2 for w in x] for x in xs]
         n = int(len(seqs) * 0.8)
         return seqs[:n], labels[:n], seqs[n:], labels[n:]
-    import keras  # Keras' own loader downloads once into ~/.keras/datasets
+    return _download_reuters(max_words)
 
-    (xtr, ytr), (xte, yte) = keras.datasets.reuters.load_data(num_words=max_words)
+
+def _download_reuters(max_words: int):
+    """Keras' own loader downloads once into ~/.keras/datasets; offline it cannot."""
+    import keras
+
+    try:
+        (xtr, ytr), (xte, yte) = keras.datasets.reuters.load_data(num_words=max_words)
+    except Exception as exc:  # URLError, HTTPError, socket errors: all mean "no download"
+        raise DataError(
+            f"reuters: no local file given and the download failed ({type(exc).__name__}: "
+            f"{exc}). Give a local file: data_path='.../reuters_flat.npz' (keys 'tokens', "
+            f"'offsets', 'y'; --data-path in the CLI), or set {SHARED_DATA_ENV} to a folder "
+            "holding reuters_flat.npz; or use a built-in offline set: digits, wine, mnist1d"
+        ) from None
     return list(xtr), ytr, list(xte), yte
 
 
@@ -317,7 +356,7 @@ REUTERS_TOPICS = [
 
 
 def load_reuters(spec: DataSpec) -> Dataset:
-    path = spec.path or str(_shared_file("reuters.npz") or "")
+    path = spec.path or str(_shared_file("reuters_flat.npz") or "")
     xtr, ytr, xte, yte = _load_reuters_sequences(path, spec.max_words)
     if spec.form == "tokens":
         xtr, xte = _pad(xtr, spec.sequence_length), _pad(xte, spec.sequence_length)
@@ -353,8 +392,8 @@ def load_mnist1d(spec: DataSpec) -> Dataset:
     """The standard MNIST-1D split (4,000 train / 1,000 test, 40 steps)."""
     path = spec.path or str(_shared_file("mnist1d.npz") or "")
     if path:
-        with np.load(path) as f:
-            x, y, x_test, y_test = f["x"], f["y"], f["x_test"], f["y_test"]
+        f = load_npz_arrays(path, "mnist1d")
+        x, y, x_test, y_test = (_key(f, k, path) for k in ("x", "y", "x_test", "y_test"))
     else:
         from mnist1d.data import get_dataset_args
         from mnist1d.data import make_dataset as make_mnist1d
@@ -366,11 +405,16 @@ def load_mnist1d(spec: DataSpec) -> Dataset:
 
 def load_arrays_file(spec: DataSpec) -> Dataset:
     """User arrays saved by :func:`save_arrays` (keys x_train, y_train, x_test, y_test)."""
-    with np.load(spec.path) as f:
-        names = json.loads(str(f["class_names"])) if "class_names" in f else None
-        return make_dataset(
-            spec.name, f["x_train"], f["y_train"], f["x_test"], f["y_test"], spec, names
-        )
+    f = load_npz_arrays(spec.path, f"data {spec.name!r}")
+    names = json.loads(str(f["class_names"])) if "class_names" in f else None
+    arrays = (_key(f, k, spec.path) for k in ("x_train", "y_train", "x_test", "y_test"))
+    return make_dataset(spec.name, *arrays, spec, names)
+
+
+def _key(arrays: dict[str, np.ndarray], key: str, path: str) -> np.ndarray:
+    if key not in arrays:
+        raise DataError(f"data file {path!r} has no key {key!r}; it has {sorted(arrays)}")
+    return arrays[key]
 
 
 def save_arrays(path: str | os.PathLike, x_train, y_train, x_test, y_test) -> None:

@@ -25,3 +25,7 @@ class GenotypeError(ValueError):
 
 class CladeStateError(RuntimeError):
     """A clade step was called before the step it needs (e.g. breed before select)."""
+
+
+class UnsafeModelError(ValueError):
+    """A model file needs code execution to load (e.g. a Lambda layer) and was refused."""

@@ -7,7 +7,7 @@ can be regenerated after an API change:
 
 Every notebook reads two environment variables so that CI can run it in a scratch copy:
 ``DLGENE_RUNS`` (where experiment folders go, default ``dlgene-runs`` beside the notebook)
-and ``DLGENE_DATA_DIR`` (the shared data folder with ``reuters.npz``; see 01).
+and ``DLGENE_DATA_DIR`` (the shared data folder with ``reuters_flat.npz``; see 01).
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def walkthrough() -> nbformat.NotebookNode:
             "GAFC1 clades see each wire as a bag of words over the `max_words` most frequent "
             "words.\n\n"
             "**Where the data comes from.** If the environment variable `DLGENE_DATA_DIR` "
-            "names a folder holding `reuters.npz`, or the project's shared data folder "
+            "names a folder holding `reuters_flat.npz`, or the project's shared data folder "
             "(`../shared/data` beside the repository) exists, the notebook passes that file "
             "as `data_path=`, and nothing is downloaded. Otherwise it falls back to Keras' "
             "own loader, `keras.datasets.reuters.load_data`, which **downloads** the data "
@@ -78,11 +78,11 @@ def walkthrough() -> nbformat.NotebookNode:
         new_code_cell(
             """\
 def find_reuters() -> str:
-    \"\"\"A local reuters.npz, or "" to let Keras download its copy.\"\"\"
+    \"\"\"A local reuters_flat.npz, or "" to let Keras download its copy.\"\"\"
     candidates = [os.environ.get("DLGENE_DATA_DIR", ""), "../../shared/data", "../shared/data"]
     for folder in candidates:
-        if folder and (Path(folder) / "reuters.npz").exists():
-            return str((Path(folder) / "reuters.npz").resolve())
+        if folder and (Path(folder) / "reuters_flat.npz").exists():
+            return str((Path(folder) / "reuters_flat.npz").resolve())
     return ""
 
 

@@ -215,7 +215,7 @@ def test_evolve_on_reuters(shared_data, tmp_path) -> None:
         seed=0,
     )
     clade = GAFC1(
-        cfg, data="reuters", folder=tmp_path / "reuters", data_path=shared_data / "reuters.npz"
+        cfg, data="reuters", folder=tmp_path / "reuters", data_path=shared_data / "reuters_flat.npz"
     )
     ds = clade.load_data()
     assert ds.input_shape == (2000,) and ds.n_classes == 46 and len(ds.y_test) == 2246

@@ -159,7 +159,10 @@ def test_garnn1_evolves_two_generations_on_reuters_tokens(tmp_path, shared_data)
         max_train_time=10.0,
     )
     clade = GARNN1(
-        cfg, data="reuters", folder=tmp_path / "text", data_path=str(shared_data / "reuters.npz")
+        cfg,
+        data="reuters",
+        folder=tmp_path / "text",
+        data_path=str(shared_data / "reuters_flat.npz"),
     )
     phenotypes = clade.evolve()
     assert clade.data_spec.form == "tokens"

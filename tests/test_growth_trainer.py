@@ -112,7 +112,7 @@ def test_grow_one_ok_records_growth_and_test_results(digits) -> None:
     tmp = pytest.importorskip("tempfile").NamedTemporaryFile(suffix=".h5")
     tmp.write(result.model_h5)
     tmp.flush()
-    model = keras.models.load_model(tmp.name, compile=False)
+    model = keras.models.load_model(tmp.name, compile=False, safe_mode=True)
     predicted = model.predict(digits.x_test, verbose=0).argmax(axis=1)
     tmp.close()
     accuracy = float(np.mean(predicted == digits.y_test))

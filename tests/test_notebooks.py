@@ -123,7 +123,7 @@ def widget_views(nb: nbformat.NotebookNode) -> list[dict[str, Any]]:
 def test_01_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_data: Path) -> None:
     _, stdout, runs = run_notebook("01_walkthrough.ipynb", tmp_path, monkeypatch, shared_data)
     run = runs / "01-walkthrough"
-    assert printed(stdout, "Reuters from") == [str((shared_data / "reuters.npz").resolve())]
+    assert printed(stdout, "Reuters from") == [str((shared_data / "reuters_flat.npz").resolve())]
     assert "46 classes" in stdout
     assert printed(stdout, "genotypes rows") == ["4"]
     assert printed(stdout, "seed models") == ["4"]
