@@ -1,17 +1,22 @@
-"""Writes tests/data/tiers_pin.json (run once, on the pre-strategy code). Record today's tiers behaviour (spawn/select/breed) for fixed seeds, before the strategy move."""
+"""Writes tests/data/tiers_pin.json: spawn/select/breed genotypes of the pre-strategy code.
+
+Run once, from the repo root, on commit ac6cba0 (before the strategies package existed).
+"""
 
 import json
+from pathlib import Path
+
 import numpy as np
-from dlgene_core import CladeConfig
+
+from dlgene_core import CladeConfig, population
 from dlgene_core.families import get_family
-from dlgene_core import population
 from dlgene_core.operators import from_row
 
 
 def plain(v):
     if isinstance(v, np.generic):
         return v.item()
-    if isinstance(v, (list, tuple, np.ndarray)):
+    if isinstance(v, list | tuple | np.ndarray):
         return [plain(x) for x in v]
     return v
 
@@ -32,18 +37,7 @@ for kind in ("GAFC1", "GACNN1", "GARNN1"):
         ph["val_accuracy"] = rng.random(len(ph))
         ph["val_loss"] = rng.random(len(ph))
         sel = population.select_parents(ph, cfg, 0)
-        pairs = [
-            (
-                m,
-                from_row(
-                    fam,
-                    g0.set_index("model_id").loc[m].reset_index().iloc[0]
-                    if False
-                    else g0[g0.model_id == m].iloc[0],
-                ),
-            )
-            for m in sel["model_id"]
-        ]
+        pairs = [(m, from_row(fam, g0[g0.model_id == m].iloc[0])) for m in sel["model_id"]]
         g1 = population.breed(fam, pairs, cfg, 1)
         out["cases"].append(
             {
@@ -55,5 +49,4 @@ for kind in ("GAFC1", "GACNN1", "GARNN1"):
                 "breed": records(g1),
             }
         )
-open("tests/data/tiers_pin.json", "w").write(json.dumps(out, sort_keys=True, indent=None) + "\n")
-print(len(out["cases"]))
+Path("tests/data/tiers_pin.json").write_text(json.dumps(out, sort_keys=True) + "\n")
