@@ -29,11 +29,13 @@ from .data import (
     save_arrays,
     split_user_arrays,
 )
+from .dedup import duplicate_ids, known_forms, make_unique
 from .errors import CladeStateError, DataError
 from .families import family_names, get_family
 from .modelfiles import load_model_safely
 from .operators import from_row
 from .storage import ExperimentFolder
+from .strategies import History, get_strategy, manual_selection
 from .trainer import FINISHED_STATUSES, PHENOTYPE_COLUMNS, GrowJob, ModelResult, model_seed
 
 
@@ -200,9 +202,28 @@ class Clade(HasTraits):
                     "models; breed to go on, or start a new clade"
                 )
             table = population.spawn(self.family, self.config, self.generation, n)
+            table = self._unique(table)
             self._set_generation_genotypes(table)
             self.message = f"spawned {len(table)} genotypes for generation {self.generation}"
             return self.genotypes
+
+    @property
+    def strategy(self):
+        """The search strategy named by ``config.strategy`` (it holds no state)."""
+        return get_strategy(self.config.strategy)
+
+    def history(self) -> History:
+        """Every genotype and phenotype of every generation, as strategies read them."""
+        return History(self._all_genotypes, self.phenotypes)
+
+    def _unique(self, table: pd.DataFrame) -> pd.DataFrame:
+        """Children made new where they repeat a model of the clade (see :mod:`dedup`)."""
+        generation = int(table["generation"].iloc[0])
+        others = self._all_genotypes
+        if not others.empty:
+            others = others[others["generation"] != generation]
+        rng = population.step_rng(self.config.seed, generation, population.DEDUP)
+        return make_unique(self.family, table, known_forms(self.family, others), self.config, rng)
 
     def _set_generation_genotypes(self, table: pd.DataFrame) -> None:
         old = self._all_genotypes
@@ -263,6 +284,8 @@ class Clade(HasTraits):
                 )
             rows = rows[rows["model_id"].isin(model_ids)]
         config = self.config.to_dict()
+        repeats = duplicate_ids(rows)
+        thresholds = self._prune_thresholds()
         return [
             GrowJob(
                 model_id=r["model_id"],
@@ -271,9 +294,10 @@ class Clade(HasTraits):
                 genotype=from_row(self.family, r),
                 seed=model_seed(self.config.seed, r["model_id"]),
                 config=config,
+                prune_thresholds=thresholds,
             )
             for _, r in rows.iterrows()
-            if r["model_id"] not in done
+            if r["model_id"] not in done and r["model_id"] not in repeats
         ]
 
     def grow_models(
@@ -299,6 +323,7 @@ class Clade(HasTraits):
             finally:
                 self.running_models = []
                 self.current_model = ""
+        self._record_duplicates()
         stopped = self._stop.is_set()
         self.message = (
             f"stopped: {self.progress[0]}/{total} models of generation {self.generation} finished"
@@ -306,6 +331,56 @@ class Clade(HasTraits):
             else f"generation {self.generation}: {self.progress[0]}/{total} models grown"
         )
         return self.generation_phenotypes()
+
+    def _record_duplicates(self) -> None:
+        """Give each unfinished duplicate the result of the model it repeats (not trained)."""
+        done = self._finished_ids()
+        by_id = self.phenotypes.set_index("model_id") if len(self.phenotypes) else None
+        for model_id, original in duplicate_ids(self.genotypes).items():
+            if model_id in done or by_id is None or original not in done:
+                continue
+            source = by_id.loc[original]
+            phenotype = {k: _plain(v) for k, v in source.to_dict().items()}
+            phenotype.update(
+                model_id=model_id,
+                generation=self.generation,
+                status="duplicate",
+                reason=f"same genotype as {original} ({source['status']}); not trained",
+                duplicate_of=original,
+                worker="",
+                train_time=0.0,
+            )
+            growth = [self._growth_or_empty(original, level) for level in ("batches", "epochs")]
+            self._on_result(ModelResult(model_id, phenotype, *growth))
+
+    def _growth_or_empty(self, model_id: str, level: str) -> pd.DataFrame:
+        try:
+            return self.store.read_growth(model_id, level)
+        except KeyError:  # a model that failed before its first batch
+            return pd.DataFrame()
+
+    def _prune_thresholds(self) -> list[float]:
+        """Per-epoch values a model must reach to go on (NaN: no check), from finished models.
+
+        Computed here, when jobs are made, so that workers need no shared state."""
+        from .pruning import prune_thresholds
+
+        if self.config.pruner == "none" or self.phenotypes.empty:
+            return []
+        table = self.phenotypes
+        completed = table[table["status"].isin(("ok", "timed_out"))]["model_id"]
+        curves = [self._val_curve(m) for m in completed]
+        return prune_thresholds(self.config, [c for c in curves if len(c)])
+
+    def _val_curve(self, model_id: str) -> list[float]:
+        cache = self.__dict__.setdefault("_curves", {})
+        if model_id not in cache:
+            epochs = self.store.read_growth(model_id, "epochs")
+            metric = self.config.selection_metric
+            cache[model_id] = (
+                [] if epochs.empty else [float(v) for v in epochs[metric].to_numpy()]
+            )
+        return cache[model_id]
 
     def add_listener(self, listener) -> None:
         """Receive every raw training event (batch, epoch, start, result) as a dict."""
@@ -370,14 +445,7 @@ class Clade(HasTraits):
         """Top tier by the validation metric plus a random tier, or ``model_ids`` chosen by
         hand. The choice is written to the folder; ``breed`` uses it."""
         with self._busy("selecting"):
-            chosen = population.select_parents(
-                self.generation_phenotypes(),
-                self.config,
-                self.generation,
-                top_tier,
-                random_tier,
-                model_ids,
-            )
+            chosen = self._choose_parents(top_tier, random_tier, model_ids)
             self.store.replace_generation("selections", chosen, self.generation)
             self.parents = chosen
             self.message = (
@@ -390,20 +458,50 @@ class Clade(HasTraits):
         self, top_tier: float | None = None, random_tier: float | None = None
     ) -> pd.DataFrame:
         """Who ``select_parents`` would choose, without storing anything."""
-        return population.select_parents(
-            self.generation_phenotypes(), self.config, self.generation, top_tier, random_tier
-        )
+        return self._choose_parents(top_tier, random_tier, None)
+
+    def _choose_parents(
+        self,
+        top_tier: float | None,
+        random_tier: float | None,
+        model_ids: Sequence[str] | None,
+    ) -> pd.DataFrame:
+        """Hand-picked ids, or the strategy's choice (tier overrides: tiers strategy only)."""
+        if model_ids is not None:
+            return manual_selection(
+                self.generation_phenotypes(), self.config, self.generation, model_ids
+            )
+        if self.config.strategy == "tiers" or top_tier is not None or random_tier is not None:
+            if self.config.strategy != "tiers":
+                raise ValueError(
+                    f"select_parents: top_tier/random_tier apply to strategy 'tiers'; this "
+                    f"clade's strategy is {self.config.strategy!r}"
+                )
+            return population.select_parents(
+                self.generation_phenotypes(), self.config, self.generation, top_tier, random_tier
+            )
+        rng = population.step_rng(self.config.seed, self.generation, population.SELECT)
+        return self.strategy.select(self.history(), self.config, self.generation, rng)
 
     def breed(self) -> pd.DataFrame:
         """Recombine and mutate the selected parents into the next generation's genotypes."""
         with self._busy("breeding"):
-            if self.parents.empty or int(self.parents["generation"].iloc[0]) != self.generation:
+            picked = not self.parents.empty and (
+                int(self.parents["generation"].iloc[0]) == self.generation
+            )
+            if not picked and self.strategy.needs_parents:
                 raise CladeStateError(
                     f"breed: no parents selected in generation "
                     f"{self.generation}; call select_parents first"
                 )
-            pairs = [(pid, self.genotype(pid)) for pid in self.parents["model_id"]]
-            table = population.breed(self.family, pairs, self.config, self.generation + 1)
+            ids = list(self.parents["model_id"]) if picked else []
+            pairs = [(pid, self.genotype(pid)) for pid in ids]
+            child_generation = self.generation + 1
+            rng = population.step_rng(self.config.seed, child_generation, population.BREED)
+            table = self.strategy.breed(
+                self.family, pairs, self.config, child_generation, self.config.population_size, rng
+            )
+            table = self._unique(table)
             self.generation += 1
             self.parents = self.parents.iloc[0:0]
             self._set_generation_genotypes(table)
@@ -436,7 +534,7 @@ class Clade(HasTraits):
                 self.grow_models(executor=runner)
                 if self._stop.is_set() or self.generation + 1 >= target:
                     break
-                if self.parents.empty:
+                if self.parents.empty and self.strategy.needs_parents:
                     self.select_parents()
                 if self._stop.is_set():
                     break
@@ -583,6 +681,10 @@ class _Busy:
 
     def __exit__(self, *exc):
         self.clade.status = self.previous if self.previous != self.status else "idle"
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _lineage_rows(table: pd.DataFrame) -> pd.DataFrame:

@@ -40,6 +40,13 @@ POOLINGS = ("max", "average", "none")
 PADDINGS = ("same", "valid")
 CONV_READOUTS = ("flatten", "global_average", "global_max")
 FINAL_ACTIVATIONS = ("softmax", "sigmoid", "linear")
+STRATEGIES = ("tiers", "aging", "random")
+PRUNERS = ("none", "median", "halving")
+# Hidden activations that train (the 2017 list also held softmax, linear, hard_sigmoid, ...).
+TRAINING_ACTIVATIONS = ("relu", "elu", "selu", "gelu", "swish", "tanh")
+# Learning rates per optimizer family, log-uniform: an optimizer's own name, else "sgd" or
+# "adaptive" (every other optimizer).
+DEFAULT_LR_RANGES = {"adaptive": (1e-4, 1e-2), "sgd": (1e-3, 3e-1)}
 
 # Integer (low, high) ranges, inclusive, with the smallest low and largest high allowed.
 INT_RANGES: dict[str, tuple[int, int]] = {
@@ -113,14 +120,55 @@ class CladeConfig(HasTraits):
     )
     scheduler = Unicode("", help="Dask scheduler address for the dask executor").tag(config=True)
     retries = Int(0, help="times a model whose worker died is tried again").tag(config=True)
+    max_train_steps = Int(
+        0, help="batch steps per model before it stops (0: no cap); repeatable, unlike time"
+    ).tag(config=True)
+    early_stopping_patience = Int(
+        0, help="epochs without a better val loss before a model stops (0: off); best kept"
+    ).tag(config=True)
+    # --- search --------------------------------------------------------------------------
+    strategy = Unicode("tiers", help="how children are chosen: " + ", ".join(STRATEGIES)).tag(
+        config=True
+    )
+    sample_size = Int(5, help="aging: tournament size among the last population_size").tag(
+        config=True
+    )
+    aging_crossover = Float(0.0, help="aging: chance a child crosses two winners").tag(config=True)
+    pruner = Unicode("none", help="stop hopeless models early: " + ", ".join(PRUNERS)).tag(
+        config=True
+    )
+    pruner_warmup_epochs = Int(1, help="epochs every model trains before it may be pruned").tag(
+        config=True
+    )
+    pruner_startup_models = Int(
+        5, help="models that must finish unpruned before the pruner acts"
+    ).tag(config=True)
+    halving_rate = Int(3, help="halving: keep the best 1/rate at each rung").tag(config=True)
     # --- data --------------------------------------------------------------------------
     max_words = Int(10000, help="vocabulary size for text data sets").tag(config=True)
     sequence_length = Int(200, help="token sequences are padded/truncated to this").tag(config=True)
+    stratify = Bool(False, help="validation (and built-in test) splits keep class shares").tag(
+        config=True
+    )
+    min_validation_samples = Int(
+        0, help="a smaller validation split is grown (stratified, up to half); 0: off"
+    ).tag(config=True)
+    min_validation_per_class = Int(
+        0, help="a class with fewer validation samples grows the split; 0: off"
+    ).tag(config=True)
+    normalize = Bool(
+        False, help="a Normalization layer adapted on the training split (numeric inputs)"
+    ).tag(config=True)
     # --- dense (GAFC1) genes -----------------------------------------------------------
     lr_bins = List(
         Tuple(Float(), Float()),
         default_value=[(1e-3, 1e-2), (1e-2, 1e-1), (1e-1, 0.5)],
         help="learning-rate bins: a bin is drawn uniformly, then a log-uniform rate inside it",
+    ).tag(config=True)
+    lr_ranges = Dict(
+        default_value={},
+        help="learning rate (low, high) per optimizer family, log-uniform: an optimizer's name,"
+        " 'sgd' or 'adaptive'; empty: lr_bins",
     ).tag(config=True)
     nb_layers = _int_range_trait((1, 12), "hidden dense layers (low, high)")
     nb_units = _int_range_trait((2, 512), "units per dense layer (low, high)")
@@ -181,6 +229,55 @@ class CladeConfig(HasTraits):
     @validate("selection_metric")
     def _check_metric(self, proposal):
         return _one_of("selection_metric", proposal.value, SELECTION_METRICS)
+
+    @validate("strategy")
+    def _check_strategy(self, proposal):
+        return _one_of("strategy", proposal.value, STRATEGIES)
+
+    @validate("pruner")
+    def _check_pruner(self, proposal):
+        return _one_of("pruner", proposal.value, PRUNERS)
+
+    @validate("sample_size", "halving_rate")
+    def _check_at_least_two(self, proposal):
+        return _int_at_least(proposal.trait.name, proposal.value, 2)
+
+    @validate(
+        "max_train_steps",
+        "early_stopping_patience",
+        "pruner_warmup_epochs",
+        "pruner_startup_models",
+        "min_validation_samples",
+        "min_validation_per_class",
+    )
+    def _check_count(self, proposal):
+        return _int_at_least(proposal.trait.name, proposal.value, 0)
+
+    @validate("aging_crossover")
+    def _check_aging_crossover(self, proposal):
+        if not 0.0 <= proposal.value <= 1.0:
+            raise ConfigError("aging_crossover", proposal.value, "a probability in [0, 1]")
+        return proposal.value
+
+    @validate("lr_ranges")
+    def _check_lr_ranges(self, proposal):
+        allowed = (
+            "a mapping of optimizer names, 'sgd' or 'adaptive' to (low, high) with "
+            "0 < low <= high <= 10"
+        )
+        ranges = {}
+        for key, pair in dict(proposal.value).items():
+            if key not in (*ALL_OPTIMIZERS, "adaptive") or not (
+                isinstance(pair, list | tuple) and len(pair) == 2
+            ):
+                raise ConfigError("lr_ranges", proposal.value, allowed)
+            low, high = float(pair[0]), float(pair[1])
+            if not 0.0 < low <= high <= 10.0:
+                raise ConfigError("lr_ranges", proposal.value, allowed)
+            ranges[str(key)] = (low, high)
+        if ranges and not {"sgd", "adaptive"} <= set(ranges):
+            raise ConfigError("lr_ranges", proposal.value, "empty, or with 'sgd' and 'adaptive'")
+        return ranges
 
     @validate("executor")
     def _check_executor(self, proposal):
@@ -367,6 +464,14 @@ class CladeConfig(HasTraits):
         return f"CladeConfig({inner})"
 
 
+def lr_range_for(cfg: CladeConfig, optimizer: str) -> tuple[float, float]:
+    """The learning-rate range of an optimizer's family (``lr_ranges`` must be non-empty)."""
+    ranges = cfg.lr_ranges
+    if optimizer in ranges:
+        return ranges[optimizer]
+    return ranges["sgd" if optimizer == "sgd" else "adaptive"]
+
+
 def _one_of(field: str, value: object, allowed: Iterable[str]) -> str:
     allowed = tuple(allowed)
     if value not in allowed:
@@ -401,6 +506,10 @@ def _from_json(cfg: CladeConfig, name: str, value: Any) -> Any:
         if not isinstance(value, list | tuple) or len(value) != 2:
             raise ConfigError(name, value, "a (low, high) pair")
         return tuple(value)
+    if name == "lr_ranges":
+        if not isinstance(value, dict):
+            raise ConfigError(name, value, "a mapping of optimizer family to (low, high)")
+        return {k: tuple(v) if isinstance(v, list) else v for k, v in value.items()}
     if name == "lr_bins":
         if not isinstance(value, list | tuple) or not all(
             isinstance(b, list | tuple) and len(b) == 2 for b in value

@@ -45,8 +45,10 @@ PHENOTYPE_COLUMNS = (
     "batches_run",
     "worker",
     "repairs",
+    "duplicate_of",
 )
-FINISHED_STATUSES = ("ok", "timed_out", "diverged", "failed")
+# "pruned": stopped by the pruner; "duplicate": a repeat of a trained genotype, not trained.
+FINISHED_STATUSES = ("ok", "timed_out", "diverged", "failed", "pruned", "duplicate")
 
 
 @dataclass
@@ -59,6 +61,9 @@ class GrowJob:
     genotype: dict[str, Any]
     seed: int
     config: dict[str, Any]
+    # per epoch (0-based), the value the selection metric must reach to go on (NaN: no
+    # check); made by the clade from earlier models, so workers need no shared state
+    prune_thresholds: list[float] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -132,7 +137,16 @@ def grow_one(
         "worker": worker,
         "repairs": "",
     }
-    monitor = MonitorGrowth(job.model_id, cfg.max_train_time, listener, should_stop)
+    monitor = MonitorGrowth(
+        job.model_id,
+        cfg.max_train_time,
+        listener,
+        should_stop,
+        max_train_steps=cfg.max_train_steps,
+        prune_thresholds=job.prune_thresholds,
+        prune_metric=cfg.selection_metric,
+        early_stopping_patience=cfg.early_stopping_patience,
+    )
     started = time.perf_counter()
     try:
         prepare_tensorflow(cfg.deterministic)
@@ -175,8 +189,9 @@ def grow_one(
             monitor.epoch_table(),
             model_h5=_h5_bytes(model),
         )
-    status = "timed_out" if monitor.stop_reason == "timed_out" else "ok"
-    reason = f"stopped at the {cfg.max_train_time:g} s budget" if status == "timed_out" else ""
+    status, reason = _finished_status(monitor, cfg)
+    if monitor.best_weights is not None:  # early stopping: keep the best val-loss epoch
+        model.set_weights(monitor.best_weights)
     probs = model.predict(
         dataset.x_test, batch_size=max(256, int(genotype["batch_size"])), verbose=0
     )
@@ -193,6 +208,26 @@ def grow_one(
         confusion=test["confusion"],
         model_h5=_h5_bytes(model),
     )
+
+
+def _finished_status(monitor: MonitorGrowth, cfg: Any) -> tuple[str, str]:
+    """Status and reason of a model that trained without failing or diverging."""
+    stop = monitor.stop_reason
+    if stop == "timed_out":
+        return "timed_out", f"stopped at the {cfg.max_train_time:g} s budget"
+    if stop == "out_of_steps":
+        return "timed_out", f"stopped at the {cfg.max_train_steps} step budget"
+    if stop == "pruned":
+        return "pruned", (
+            f"pruned after epoch {len(monitor.epochs['epoch'])}: {cfg.selection_metric} "
+            f"below the {cfg.pruner} threshold"
+        )
+    if stop == "early_stopped":
+        return "ok", (
+            f"early stopped after epoch {len(monitor.epochs['epoch'])}; kept epoch "
+            f"{monitor.best_epoch}"
+        )
+    return "ok", ""
 
 
 def evaluate_predictions(
@@ -244,14 +279,18 @@ def _phenotype(
     train_time: float | None = None,
 ) -> dict[str, Any]:
     epochs = monitor.epochs
+    kept = len(epochs["epoch"])
+    if monitor.best_weights is not None and status not in ("diverged", "failed", "stopped"):
+        kept = monitor.best_epoch  # early stopping restored this epoch's weights
+    values = {key: column[:kept] for key, column in epochs.items()}
     return {
         **base,
         "status": status,
         "reason": reason,
-        "train_loss": _last(epochs, "loss"),
-        "train_accuracy": _last(epochs, "accuracy"),
-        "val_loss": _last(epochs, "val_loss"),
-        "val_accuracy": _last(epochs, "val_accuracy"),
+        "train_loss": _last(values, "loss"),
+        "train_accuracy": _last(values, "accuracy"),
+        "val_loss": _last(values, "val_loss"),
+        "val_accuracy": _last(values, "val_accuracy"),
         "test_loss": float(test.get("test_loss", math.nan)),
         "test_accuracy": float(test.get("test_accuracy", math.nan)),
         "n_params": int(model.count_params()) if model is not None else 0,
@@ -259,9 +298,10 @@ def _phenotype(
             train_time if train_time is not None else time.perf_counter() - started
         ),
         "epochs_run": len(epochs["epoch"]),
-        # epochs whose weights the model keeps (all of them until early stopping restores)
-        "best_epoch": len(epochs["epoch"]),
+        # epochs whose weights the model keeps (early stopping restores its best epoch)
+        "best_epoch": kept,
         "batches_run": len(monitor.batches["batch"]),
+        "duplicate_of": "",
     }
 
 

@@ -75,6 +75,7 @@ def failed_result(job: GrowJob, reason: str, worker: str, elapsed: float = 0.0) 
             "batches_run": 0,
             "worker": worker,
             "repairs": "",
+            "duplicate_of": "",
         }
     )
     return ModelResult(
