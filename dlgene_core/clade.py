@@ -216,6 +216,31 @@ class Clade(HasTraits):
         """Every genotype and phenotype of every generation, as strategies read them."""
         return History(self._all_genotypes, self.phenotypes)
 
+    def unique_among_all(self, rows: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+        """Rows made new against every genotype of the clade (steady-state children)."""
+        return make_unique(
+            self.family, rows, known_forms(self.family, self._all_genotypes), self.config, rng
+        )
+
+    def add_genotypes(self, rows: pd.DataFrame) -> list[GrowJob]:
+        """Append children to the folder's genotypes (steady state: one at a time) and
+        return the jobs of those that need training (a duplicate is recorded, not grown)."""
+        generation = int(rows["generation"].iloc[0])
+        self._all_genotypes = pd.concat([self._all_genotypes, rows], ignore_index=True)
+        self.store.write_table("genotypes", self._all_genotypes)
+        lineage = _lineage_rows(rows)
+        if len(lineage):
+            self.store.replace_rows("lineage", lineage, "child_id")
+        self.generation = generation
+        self.genotypes = self._generation_rows(self._all_genotypes, generation)
+        self.progress = (self._n_finished(generation), len(self.genotypes))
+        self.record_duplicates()
+        return self._jobs_for(rows)
+
+    def unfinished_jobs(self) -> list[GrowJob]:
+        """Jobs of every generation's models that were created but have not finished."""
+        return self._jobs_for(self._all_genotypes)
+
     def _unique(self, table: pd.DataFrame) -> pd.DataFrame:
         """Children made new where they repeat a model of the clade (see :mod:`dedup`)."""
         generation = int(table["generation"].iloc[0])
@@ -274,7 +299,6 @@ class Clade(HasTraits):
     # ------------------------------------------------------------------ grow
     def jobs(self, model_ids: Sequence[str] | None = None) -> list[GrowJob]:
         """Jobs for the current generation's models that have not finished yet."""
-        done = self._finished_ids()
         rows = self.genotypes
         if model_ids is not None:
             unknown = sorted(set(model_ids) - set(rows["model_id"]))
@@ -283,6 +307,13 @@ class Clade(HasTraits):
                     f"grow_models: model_ids {unknown} are not in generation {self.generation}"
                 )
             rows = rows[rows["model_id"].isin(model_ids)]
+        return self._jobs_for(rows)
+
+    def _jobs_for(self, rows: pd.DataFrame) -> list[GrowJob]:
+        """Jobs for the genotype rows that are neither finished nor duplicates."""
+        if rows.empty:
+            return []
+        done = self._finished_ids()
         config = self.config.to_dict()
         repeats = duplicate_ids(rows)
         thresholds = self._prune_thresholds()
@@ -318,12 +349,8 @@ class Clade(HasTraits):
         total = len(self.genotypes)
         self.progress = (total - len(jobs), total)
         with self._busy("growing"), executor_for(executor, self.config) as runner:
-            try:
-                runner.run(jobs, self.data_spec, self._on_event, self._on_result, self._stop.is_set)
-            finally:
-                self.running_models = []
-                self.current_model = ""
-        self._record_duplicates()
+            self.run_jobs(runner, jobs)
+        self.record_duplicates()
         stopped = self._stop.is_set()
         self.message = (
             f"stopped: {self.progress[0]}/{total} models of generation {self.generation} finished"
@@ -332,18 +359,34 @@ class Clade(HasTraits):
         )
         return self.generation_phenotypes()
 
-    def _record_duplicates(self) -> None:
+    def run_jobs(self, runner: Any, jobs: Any, on_result: Any = None) -> None:
+        """Hand jobs (a list or an open JobFeed) to an executor; results reach the folder."""
+        try:
+            runner.run(
+                jobs,
+                self.data_spec,
+                self._on_event,
+                on_result or self._on_result,
+                self._stop.is_set,
+            )
+        finally:
+            self.running_models = []
+            self.current_model = ""
+
+    def record_duplicates(self) -> None:
         """Give each unfinished duplicate the result of the model it repeats (not trained)."""
         done = self._finished_ids()
         by_id = self.phenotypes.set_index("model_id") if len(self.phenotypes) else None
-        for model_id, original in duplicate_ids(self.genotypes).items():
+        table = self._all_genotypes
+        for model_id, original in duplicate_ids(table).items():
             if model_id in done or by_id is None or original not in done:
                 continue
+            row = table[table["model_id"] == model_id].iloc[0]
             source = by_id.loc[original]
             phenotype = {k: _plain(v) for k, v in source.to_dict().items()}
             phenotype.update(
                 model_id=model_id,
-                generation=self.generation,
+                generation=int(row["generation"]),
                 status="duplicate",
                 reason=f"same genotype as {original} ({source['status']}); not trained",
                 duplicate_of=original,
@@ -519,8 +562,35 @@ class Clade(HasTraits):
             raise ValueError(f"evolve: generations={target}; allowed: an integer >= 1")
         self._stop.clear()
         with executor_for(executor, self.config) as runner:
-            self._evolve_loop(target, runner)
+            if self.evolution_mode == "steady":
+                self._evolve_steady(target, runner)
+            else:
+                self._evolve_loop(target, runner)
         return self.phenotypes
+
+    @property
+    def evolution_mode(self) -> str:
+        """'steady' or 'generational': ``config.evolution``, where 'auto' means steady for
+        the aging strategy (designed for it) and generational for the others."""
+        mode = self.config.evolution
+        if mode == "auto":
+            return "steady" if self.config.strategy == "aging" else "generational"
+        return mode
+
+    def _evolve_steady(self, target: int, runner: Any) -> None:
+        from .steady_state import SteadyStateRun
+
+        self._need_data()
+        total = target * self.config.population_size
+        with self._busy("evolving"), self._busy("growing"):
+            SteadyStateRun(self, runner, total).run()
+        self.record_duplicates()
+        done = len(self._finished_ids())
+        self.message = (
+            f"stopped: {done}/{total} models finished"
+            if self._stop.is_set()
+            else f"steady-state: {done}/{total} models grown ({target} generations)"
+        )
 
     def _evolve_loop(self, target: int, runner: Any) -> None:
         with self._busy("evolving"):

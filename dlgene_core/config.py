@@ -35,6 +35,7 @@ ALL_OPTIMIZERS = ("sgd", "rmsprop", "adagrad", "adadelta", "adam", "adamax", "na
 ALL_REGULARIZERS = ("l1", "l2", "dropout")
 SELECTION_METRICS = ("val_accuracy", "val_loss")
 EXECUTORS = ("inprocess", "pool", "dask")
+EVOLUTION_MODES = ("auto", "generational", "steady")
 RNN_CELLS = ("gru", "lstm", "simple_rnn")
 POOLINGS = ("max", "average", "none")
 PADDINGS = ("same", "valid")
@@ -120,6 +121,11 @@ class CladeConfig(HasTraits):
     )
     scheduler = Unicode("", help="Dask scheduler address for the dask executor").tag(config=True)
     retries = Int(0, help="times a model whose worker died is tried again").tag(config=True)
+    evolution = Unicode(
+        "auto",
+        help="evolve(): 'generational' (breed when a generation is grown), 'steady' (a child"
+        " whenever a worker frees up) or 'auto' (steady for aging, else generational)",
+    ).tag(config=True)
     max_train_steps = Int(
         0, help="batch steps per model before it stops (0: no cap); repeatable, unlike time"
     ).tag(config=True)
@@ -278,6 +284,10 @@ class CladeConfig(HasTraits):
         if ranges and not {"sgd", "adaptive"} <= set(ranges):
             raise ConfigError("lr_ranges", proposal.value, "empty, or with 'sgd' and 'adaptive'")
         return ranges
+
+    @validate("evolution")
+    def _check_evolution(self, proposal):
+        return _one_of("evolution", proposal.value, EVOLUTION_MODES)
 
     @validate("executor")
     def _check_executor(self, proposal):
@@ -584,7 +594,6 @@ _SECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
             "population_size",
             "generations",
             "seed",
-            "max_train_time",
             "deterministic",
             "executor",
             "workers",
@@ -592,7 +601,18 @@ _SECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
             "retries",
         ),
     ),
-    "Data": ("", ("validation_fraction", "max_words", "sequence_length")),
+    "Data": (
+        "",
+        (
+            "validation_fraction",
+            "stratify",
+            "min_validation_samples",
+            "min_validation_per_class",
+            "normalize",
+            "max_words",
+            "sequence_length",
+        ),
+    ),
     "Dense genes": (
         "",  # the dense stack is GAFC1's body and every family's head
         (
@@ -601,6 +621,7 @@ _SECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
             "activations",
             "final_activation",
             "optimizers",
+            "lr_ranges",
             "lr_bins",
             "batch_size",
             "epochs",
@@ -612,7 +633,17 @@ _SECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "Selection & breeding": (
         "",
-        ("selection_metric", "top_tier", "random_tier", "mutate_prob", "max_mutations"),
+        (
+            "strategy",
+            "evolution",
+            "selection_metric",
+            "top_tier",
+            "random_tier",
+            "sample_size",
+            "aging_crossover",
+            "mutate_prob",
+            "max_mutations",
+        ),
     ),
     "Convolutional genes": (
         "GACNN1",
@@ -643,10 +674,23 @@ _SECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
             "recurrent_dropout_rate",
         ),
     ),
+    "Training budget & pruning": (
+        "",
+        (
+            "max_train_time",
+            "max_train_steps",
+            "early_stopping_patience",
+            "pruner",
+            "pruner_warmup_epochs",
+            "pruner_startup_models",
+            "halving_rate",
+        ),
+    ),
 }
 _CHOICES: dict[str, tuple[str, ...]] = {
     "selection_metric": SELECTION_METRICS,
     "executor": EXECUTORS,
+    "evolution": EVOLUTION_MODES,
     "final_activation": FINAL_ACTIVATIONS,
 }
 _SUBSETS: dict[str, tuple[str, ...]] = {
