@@ -68,6 +68,30 @@ class Dataset:
     # the label the user gave for each class index (identity for labels 0..K-1): models
     # predict indices, predictions and exports translate them back through this list
     classes: list[Any] = field(default_factory=list)
+    # what make_dataset did that the user should know (e.g. a grown small validation split)
+    notes: list[str] = field(default_factory=list)
+    _stats: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
+
+    def feature_stats(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-feature (last axis) mean and variance of the training split, computed once.
+
+        Summed in row chunks in float64, so a uint8 bag of words is never copied whole; a
+        constant feature gets variance 1 (it is centred, not blown up)."""
+        if self._stats is None:
+            x = self.x_train
+            flat = x.reshape(-1, x.shape[-1]) if x.ndim > 1 else x.reshape(-1, 1)
+            total = np.zeros(flat.shape[1])
+            squares = np.zeros(flat.shape[1])
+            rows = max(1, 2**22 // flat.shape[1])  # chunks of about 32 MB in float64
+            for start in range(0, len(flat), rows):
+                chunk = flat[start : start + rows].astype(np.float64)
+                total += chunk.sum(axis=0)
+                squares += np.square(chunk).sum(axis=0)
+            mean = total / max(1, len(flat))
+            variance = np.maximum(squares / max(1, len(flat)) - mean**2, 0.0)
+            variance[variance < 1e-12] = 1.0
+            self._stats = (mean.astype(np.float32), variance.astype(np.float32))
+        return self._stats
 
     @property
     def input_shape(self) -> tuple[int, ...]:
