@@ -6,7 +6,6 @@ import json
 import math
 
 import numpy as np
-
 import pytest
 
 from dlgene_core import CladeConfig, ConfigError
@@ -60,7 +59,7 @@ def test_default_preset_space_trains() -> None:
     assert cfg.normalize and cfg.stratify and cfg.pruner == "median"
     assert cfg.early_stopping_patience == 3 and cfg.strategy == "tiers"
     assert CladeConfig.from_preset("classic", seed=4).seed == 4
-    with pytest.raises(ConfigError, match="preset.*classic, default"):
+    with pytest.raises(ConfigError, match=r"preset.*classic, default"):
         CladeConfig.from_preset("modern")
     with pytest.raises(ConfigError, match="lr_ranges"):
         CladeConfig(lr_ranges={"adam": (1e-3, 1e-2)})

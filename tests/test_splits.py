@@ -63,7 +63,7 @@ def test_small_validation_split_grows_and_says_so(capsys, tmp_path) -> None:
     d = make_dataset("a", x, y, x[:10], y[:10], spec)
     assert len(d.y_val) >= 50 and np.bincount(d.y_val).min() >= 10
     assert d.notes == [note]
-    tiny_x, tiny_y = _arrays(40)
+    _, tiny_y = _arrays(40)
     share, note = validation_share(tiny_y, spec)
     assert share == 0.5 and "still small" in note
     assert validation_share(y, DataSpec("a", validation_fraction=0.1)) == (0.1, "")
