@@ -24,6 +24,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "selection_metric": cfgmod.SELECTION_METRICS,
     "executor": cfgmod.EXECUTORS,
     "final_activation": ("softmax", "sigmoid", "linear"),
+    "strategy": cfgmod.STRATEGIES,
+    "pruner": cfgmod.PRUNERS,
 }
 MULTI_CHOICES: dict[str, tuple[str, ...]] = {
     "activations": cfgmod.ALL_ACTIVATIONS,
