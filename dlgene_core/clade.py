@@ -128,6 +128,9 @@ class Clade(HasTraits):
             "sequence_length": cfg.sequence_length,
             "validation_fraction": cfg.validation_fraction,
             "seed": cfg.seed,
+            "stratify": cfg.stratify,
+            "min_validation_samples": cfg.min_validation_samples,
+            "min_validation_per_class": cfg.min_validation_per_class,
         }
         if isinstance(data, DataSpec):
             return data
@@ -139,15 +142,16 @@ class Clade(HasTraits):
             if not path.exists():
                 raise DataError(f"data: no file at {str(path)!r}")
             return DataSpec(name=path.stem, path=str(path.resolve()), **common)
-        if isinstance(data, tuple | list) and len(data) in (2, 4):
-            x_train, y_train, x_test, y_test = split_user_arrays(tuple(data), cfg.seed)
+        if isinstance(data, tuple | list) and len(data) in (2, 4, 6):
+            arrays = split_user_arrays(tuple(data), cfg.seed, cfg.stratify)
             target = self.store.path / "data" / "arrays.npz"
-            save_arrays(target, x_train, y_train, x_test, y_test)
+            save_arrays(target, *arrays)
             return DataSpec(name="arrays", path=str(target.resolve()), **common)
         raise DataError(
             f"data {data!r}: allowed a built-in name ({', '.join(BUILTIN_DATASETS)}),"
-            " a .npz path with x_train/y_train/x_test/y_test, or arrays (x, y) or "
-            "(x_train, y_train, x_test, y_test)"
+            " a .npz path with x_train/y_train/x_test/y_test (and optionally x_val/y_val),"
+            " or arrays (x, y), (x_train, y_train, x_test, y_test) or "
+            "(x_train, y_train, x_val, y_val, x_test, y_test)"
         )
 
     def _write_meta(self) -> None:
@@ -186,7 +190,10 @@ class Clade(HasTraits):
             f"data {self.dataset.name}: {len(self.dataset.y_train)} train, "
             f"{len(self.dataset.y_val)} val, {len(self.dataset.y_test)} test, "
             f"{self.dataset.n_classes} classes"
+            + "".join(f"; {note}" for note in self.dataset.notes)
         )
+        for note in self.dataset.notes:  # said once per load, where a person sees it
+            print(f"dlgene: {note}")
         return self.dataset
 
     def _need_data(self) -> Dataset:
@@ -420,9 +427,7 @@ class Clade(HasTraits):
         if model_id not in cache:
             epochs = self.store.read_growth(model_id, "epochs")
             metric = self.config.selection_metric
-            cache[model_id] = (
-                [] if epochs.empty else [float(v) for v in epochs[metric].to_numpy()]
-            )
+            cache[model_id] = [] if epochs.empty else [float(v) for v in epochs[metric].to_numpy()]
         return cache[model_id]
 
     def add_listener(self, listener) -> None:
@@ -634,6 +639,12 @@ class Clade(HasTraits):
 
     def lineage(self) -> pd.DataFrame:
         return self.store.read_table("lineage")
+
+    def add_selections(self, rows: pd.DataFrame) -> None:
+        """Append parent choices (a steady-state child's tournament winners) to the folder."""
+        old = self.store.read_table("selections")
+        table = pd.concat([old, rows], ignore_index=True) if len(old) else rows
+        self.store.write_table("selections", table.reset_index(drop=True))
 
     def selections(self) -> pd.DataFrame:
         """The parents chosen in every generation (top / random / manual), from the folder."""

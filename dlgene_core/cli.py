@@ -11,7 +11,7 @@ from typing import TextIO
 import pandas as pd
 
 from .clade import Clade, clade_class
-from .config import CladeConfig
+from .config import PRESETS, STRATEGIES, CladeConfig
 from .data import BUILTIN_DATASETS
 from .families import family_names
 
@@ -127,6 +127,10 @@ def _config_for(args, base: CladeConfig) -> CladeConfig:
         changes["workers"] = args.workers
     if args.scheduler:
         changes["scheduler"] = args.scheduler
+    if getattr(args, "strategy", None):
+        changes["strategy"] = args.strategy
+    if getattr(args, "preset", None):
+        base = CladeConfig.from_preset(args.preset)
     cfg = base.updated(**changes) if changes else base
     if getattr(args, "config", None):
         cfg = CladeConfig.from_json(args.config).updated(**changes)
@@ -154,6 +158,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             default=None,
             help="generations in total (default: the config's)",
         )
+        p.add_argument(
+            "--strategy",
+            default=None,
+            choices=list(STRATEGIES),
+            help="how children are chosen (default: the config's)",
+        )
         p.add_argument("--quiet", action="store_true", help="no progress bar")
         p.add_argument("--top", type=int, default=5, help="best models to print at the end")
 
@@ -167,6 +177,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ev.add_argument("--out", required=True, help="experiment folder to create")
     ev.add_argument("--kind", default=None, help="clade kind: " + ", ".join(family_names()))
     ev.add_argument("--config", default=None, help="a config.json to start from")
+    ev.add_argument(
+        "--preset",
+        default=None,
+        choices=list(PRESETS),
+        help="search space to start from: default (CladeConfig()) or classic (the 2017 one)",
+    )
     common(ev)
 
     rs = sub.add_parser("resume", help="continue an experiment folder where it stopped")
@@ -191,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         else:
             clade = Clade.open(args.folder)
-            if args.set or args.workers or args.scheduler:
+            if args.set or args.workers or args.scheduler or args.strategy:
                 clade.config = _config_for(args, clade.config)
                 clade.store.write_config(clade.config)
         _run(clade, args.generations, _executor(args), args.quiet)

@@ -1,7 +1,9 @@
 """CladeConfig: the search space and run settings of a clade, as observable traitlets.
 
-Defaults mirror the original deeplearngene ``environment.py``. Every field validates on
-assignment, so a bad value never reaches a clade, and the message names the field.
+``CladeConfig()`` is the "default" preset; ``CladeConfig.from_preset("classic")`` is the
+original deeplearngene ``environment.py`` space exactly (``PRESETS`` lists what differs).
+Every field validates on assignment, so a bad value never reaches a clade, and the message
+names the field.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ TRAINING_ACTIVATIONS = ("relu", "elu", "selu", "gelu", "swish", "tanh")
 # Learning rates per optimizer family, log-uniform: an optimizer's own name, else "sgd" or
 # "adaptive" (every other optimizer).
 DEFAULT_LR_RANGES = {"adaptive": (1e-4, 1e-2), "sgd": (1e-3, 3e-1)}
+# adagrad and adadelta barely move at these rates in Keras 3; the classic preset keeps them
+DEFAULT_OPTIMIZERS = ("adam", "nadam", "adamax", "rmsprop", "sgd")
 
 # Integer (low, high) ranges, inclusive, with the smallest low and largest high allowed.
 INT_RANGES: dict[str, tuple[int, int]] = {
@@ -130,7 +134,7 @@ class CladeConfig(HasTraits):
         0, help="batch steps per model before it stops (0: no cap); repeatable, unlike time"
     ).tag(config=True)
     early_stopping_patience = Int(
-        0, help="epochs without a better val loss before a model stops (0: off); best kept"
+        3, help="epochs without a better val loss before a model stops (0: off); best kept"
     ).tag(config=True)
     # --- search --------------------------------------------------------------------------
     strategy = Unicode("tiers", help="how children are chosen: " + ", ".join(STRATEGIES)).tag(
@@ -140,7 +144,7 @@ class CladeConfig(HasTraits):
         config=True
     )
     aging_crossover = Float(0.0, help="aging: chance a child crosses two winners").tag(config=True)
-    pruner = Unicode("none", help="stop hopeless models early: " + ", ".join(PRUNERS)).tag(
+    pruner = Unicode("median", help="stop hopeless models early: " + ", ".join(PRUNERS)).tag(
         config=True
     )
     pruner_warmup_epochs = Int(1, help="epochs every model trains before it may be pruned").tag(
@@ -153,17 +157,17 @@ class CladeConfig(HasTraits):
     # --- data --------------------------------------------------------------------------
     max_words = Int(10000, help="vocabulary size for text data sets").tag(config=True)
     sequence_length = Int(200, help="token sequences are padded/truncated to this").tag(config=True)
-    stratify = Bool(False, help="validation (and built-in test) splits keep class shares").tag(
+    stratify = Bool(True, help="validation (and built-in test) splits keep class shares").tag(
         config=True
     )
     min_validation_samples = Int(
-        0, help="a smaller validation split is grown (stratified, up to half); 0: off"
+        50, help="a smaller validation split is grown (stratified, up to half); 0: off"
     ).tag(config=True)
     min_validation_per_class = Int(
-        0, help="a class with fewer validation samples grows the split; 0: off"
+        10, help="a class with fewer validation samples grows the split; 0: off"
     ).tag(config=True)
     normalize = Bool(
-        False, help="a Normalization layer adapted on the training split (numeric inputs)"
+        True, help="a Normalization layer adapted on the training split (numeric inputs)"
     ).tag(config=True)
     # --- dense (GAFC1) genes -----------------------------------------------------------
     lr_bins = List(
@@ -172,15 +176,15 @@ class CladeConfig(HasTraits):
         help="learning-rate bins: a bin is drawn uniformly, then a log-uniform rate inside it",
     ).tag(config=True)
     lr_ranges = Dict(
-        default_value={},
+        default_value=dict(DEFAULT_LR_RANGES),
         help="learning rate (low, high) per optimizer family, log-uniform: an optimizer's name,"
         " 'sgd' or 'adaptive'; empty: lr_bins",
     ).tag(config=True)
     nb_layers = _int_range_trait((1, 12), "hidden dense layers (low, high)")
     nb_units = _int_range_trait((2, 512), "units per dense layer (low, high)")
-    activations = List(Unicode(), default_value=list(ALL_ACTIVATIONS[:9])).tag(config=True)
+    activations = List(Unicode(), default_value=list(TRAINING_ACTIVATIONS)).tag(config=True)
     final_activation = Unicode("softmax").tag(config=True)
-    optimizers = List(Unicode(), default_value=list(ALL_OPTIMIZERS)).tag(config=True)
+    optimizers = List(Unicode(), default_value=list(DEFAULT_OPTIMIZERS)).tag(config=True)
     batch_size = _int_range_trait((8, 512), "batch size (low, high), drawn log-uniformly")
     epochs = _int_range_trait((2, 19), "epochs (low, high)")
     # --- regularisation (every family) -------------------------------------------------
@@ -439,6 +443,13 @@ class CladeConfig(HasTraits):
         text = candidate.read_text() if candidate is not None else str(text_or_path)
         return cls.from_dict(json.loads(text))
 
+    @classmethod
+    def from_preset(cls, name: str, **changes: Any) -> CladeConfig:
+        """A named starting point (``PRESETS``) with some fields changed."""
+        if name not in PRESETS:
+            raise ConfigError("preset", name, "one of " + ", ".join(PRESETS))
+        return cls().updated(**{**PRESETS[name], **changes})
+
     def copy(self) -> CladeConfig:
         return type(self).from_dict(self.to_dict())
 
@@ -691,6 +702,8 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "selection_metric": SELECTION_METRICS,
     "executor": EXECUTORS,
     "evolution": EVOLUTION_MODES,
+    "strategy": STRATEGIES,
+    "pruner": PRUNERS,
     "final_activation": FINAL_ACTIVATIONS,
 }
 _SUBSETS: dict[str, tuple[str, ...]] = {
@@ -747,3 +760,22 @@ def field_info(name: str) -> dict[str, Any]:
 
 
 _DEFAULTS = CladeConfig().to_dict()
+
+# What each preset changes from CladeConfig()'s defaults ("default" changes nothing).
+PRESETS: dict[str, dict[str, Any]] = {
+    # the 2017 deeplearngene space and run behaviour, exactly as dlgene had it before presets
+    "classic": {
+        "lr_ranges": {},
+        "lr_bins": [(1e-3, 1e-2), (1e-2, 1e-1), (1e-1, 0.5)],
+        "activations": list(ALL_ACTIVATIONS[:9]),
+        "optimizers": list(ALL_OPTIMIZERS),
+        "normalize": False,
+        "stratify": False,
+        "min_validation_samples": 0,
+        "min_validation_per_class": 0,
+        "pruner": "none",
+        "early_stopping_patience": 0,
+        "strategy": "tiers",
+    },
+    "default": {},
+}

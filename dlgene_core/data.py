@@ -41,6 +41,10 @@ class DataSpec:
     sequence_length: int = 200
     validation_fraction: float = 0.1
     seed: int = 0
+    # defaults are the behaviour before these existed, so old folders load the same splits
+    stratify: bool = False
+    min_validation_samples: int = 0
+    min_validation_per_class: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -68,6 +72,30 @@ class Dataset:
     # the label the user gave for each class index (identity for labels 0..K-1): models
     # predict indices, predictions and exports translate them back through this list
     classes: list[Any] = field(default_factory=list)
+    # what make_dataset did that the user should know (e.g. a grown small validation split)
+    notes: list[str] = field(default_factory=list)
+    _stats: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
+
+    def feature_stats(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-feature (last axis) mean and variance of the training split, computed once.
+
+        Summed in row chunks in float64, so a uint8 bag of words is never copied whole; a
+        constant feature gets variance 1 (it is centred, not blown up)."""
+        if self._stats is None:
+            x = self.x_train
+            flat = x.reshape(-1, x.shape[-1]) if x.ndim > 1 else x.reshape(-1, 1)
+            total = np.zeros(flat.shape[1])
+            squares = np.zeros(flat.shape[1])
+            rows = max(1, 2**22 // flat.shape[1])  # chunks of about 32 MB in float64
+            for start in range(0, len(flat), rows):
+                chunk = flat[start : start + rows].astype(np.float64)
+                total += chunk.sum(axis=0)
+                squares += np.square(chunk).sum(axis=0)
+            mean = total / max(1, len(flat))
+            variance = np.maximum(squares / max(1, len(flat)) - mean**2, 0.0)
+            variance[variance < 1e-12] = 1.0
+            self._stats = (mean.astype(np.float32), variance.astype(np.float32))
+        return self._stats
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -129,24 +157,86 @@ def _check_label_range(y: np.ndarray, n_classes: int, what: str) -> None:
 
 
 # ---------------------------------------------------------------------- splitting
-def _split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int):
+def _split_validation(
+    x: np.ndarray, y: np.ndarray, fraction: float, seed: int, stratify: bool = False
+):
     rng = np.random.default_rng([seed, 7919])
-    order = rng.permutation(len(y))
-    n_val = max(1, round(len(y) * fraction))
-    if n_val >= len(y):
+    if stratify:
+        val, train = _stratified_order(y, fraction, rng)
+    else:
+        order = rng.permutation(len(y))
+        n_val = max(1, round(len(y) * fraction))
+        val, train = order[:n_val], order[n_val:]
+    if len(train) == 0:
         raise DataError(
             f"validation_fraction={fraction} leaves no training samples out of {len(y)}"
         )
-    val, train = order[:n_val], order[n_val:]
     return x[train], y[train], x[val], y[val]
 
 
-def _split_test(x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int):
+def _split_test(
+    x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int, stratify: bool = False
+):
     rng = np.random.default_rng([seed, 104729])
-    order = rng.permutation(len(y))
-    n_test = max(1, round(len(y) * test_fraction))
-    test, train = order[:n_test], order[n_test:]
+    if stratify:
+        test, train = _stratified_order(y, test_fraction, rng)
+    else:
+        order = rng.permutation(len(y))
+        n_test = max(1, round(len(y) * test_fraction))
+        test, train = order[:n_test], order[n_test:]
     return x[train], y[train], x[test], y[test]
+
+
+def _stratified_order(
+    y: np.ndarray, fraction: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Held-out and kept indices with each class's share ``fraction`` (a class of two or
+    more samples gives at least one to each side), both shuffled."""
+    labels, counts = np.unique(y, return_counts=True)
+    quotas = counts * fraction
+    sizes = np.floor(quotas).astype(int)
+    # largest remainders take the rest, so the total is round(N * fraction) as unstratified
+    rest = max(0, round(len(y) * fraction) - int(sizes.sum()))
+    sizes[np.argsort(-(quotas - sizes), kind="stable")[:rest]] += 1
+    held, kept = [], []
+    for label, count, size in zip(labels, counts, sizes, strict=True):
+        members = rng.permutation(np.flatnonzero(y == label))
+        n = min(max(1, int(size)), count - 1) if count >= 2 else 0
+        held.append(members[:n])
+        kept.append(members[n:])
+    return rng.permutation(np.concatenate(held)), rng.permutation(np.concatenate(kept))
+
+
+def validation_share(y: np.ndarray, spec: DataSpec) -> tuple[float, str]:
+    """The validation share to use, and a note when the split would be small.
+
+    The small-data rule: a validation split under ``min_validation_samples`` samples, or
+    with a class under ``min_validation_per_class`` samples, makes selection a coin toss,
+    so the share grows (stratified) until both hold, up to half the training data; if even
+    half is too small, the note says so and the share is half."""
+    fraction = spec.validation_fraction
+    if not (spec.min_validation_samples or spec.min_validation_per_class):
+        return fraction, ""
+    counts = np.bincount(y)
+    counts = counts[counts > 0]
+    needed = max(
+        fraction,
+        spec.min_validation_samples / max(1, len(y)),
+        spec.min_validation_per_class / max(1, int(counts.min())),
+    )
+    if needed <= fraction:
+        return fraction, ""
+    share = min(0.5, needed)
+    expected = round(len(y) * share)
+    note = (
+        f"small validation split: {round(len(y) * fraction)} samples at "
+        f"validation_fraction={fraction:g} (rule: >= {spec.min_validation_samples} samples "
+        f"and >= {spec.min_validation_per_class} per class); using {share:.2f} "
+        f"({expected} samples)"
+    )
+    if needed > 0.5:
+        note += "; still small, so selection on it is noisy: prefer more data or your own x_val"
+    return share, note
 
 
 def make_dataset(
@@ -158,8 +248,11 @@ def make_dataset(
     spec: DataSpec,
     class_names: list[str] | None = None,
     vocab_size: int = 0,
+    x_val=None,
+    y_val=None,
 ) -> Dataset:
-    """Validate arrays, hold out validation data from train, and shape them into ``spec.form``."""
+    """Validate arrays, hold out validation data from train (or take the user's ``x_val``,
+    ``y_val``), and shape them into ``spec.form``."""
     x_train, y_train = check_arrays(x_train, y_train, "training data")
     x_test, y_test = check_arrays(x_test, y_test, "test data")
     if x_train.shape[1:] != x_test.shape[1:]:
@@ -171,11 +264,24 @@ def make_dataset(
     _check_label_range(y_test, n_classes, "test data")
     if n_classes < 2:
         raise DataError("labels: need at least 2 classes, found 1")
-    x_tr, y_tr, x_val, y_val = _split_validation(
-        x_train, y_train, spec.validation_fraction, spec.seed
-    )
+    notes: list[str] = []
+    if x_val is not None or y_val is not None:
+        x_val, y_val = check_arrays(x_val, y_val, "validation data")
+        _check_label_range(y_val, n_classes, "validation data")
+        if x_val.shape[1:] != x_train.shape[1:]:
+            raise DataError(
+                f"training x has sample shape {x_train.shape[1:]} but validation x has "
+                f"{x_val.shape[1:]}"
+            )
+        x_tr, y_tr = x_train, y_train
+    else:
+        fraction, note = validation_share(y_train, spec)
+        notes += [note] if note else []
+        x_tr, y_tr, x_val, y_val = _split_validation(
+            x_train, y_train, fraction, spec.seed, spec.stratify
+        )
     splits = [shape_for_form(a, spec.form, name) for a in (x_tr, x_val, x_test)]
-    return Dataset(
+    dataset = Dataset(
         name,
         splits[0],
         y_tr,
@@ -189,6 +295,8 @@ def make_dataset(
         vocab_size,
         list(range(n_classes)),
     )
+    dataset.notes = notes
+    return dataset
 
 
 def shape_for_form(x: np.ndarray, form: str, name: str) -> np.ndarray:
@@ -372,7 +480,7 @@ def load_digits(spec: DataSpec) -> Dataset:
 
     bunch = sk_digits()
     x = (bunch.images / 16.0).astype(np.float32)[..., None]  # (N, 8, 8, 1)
-    xtr, ytr, xte, yte = _split_test(x, bunch.target, 0.2, 0)
+    xtr, ytr, xte, yte = _split_test(x, bunch.target, 0.2, 0, spec.stratify)
     return make_dataset("digits", xtr, ytr, xte, yte, spec)
 
 
@@ -381,7 +489,7 @@ def load_wine(spec: DataSpec) -> Dataset:
 
     bunch = sk_wine()
     x = bunch.data.astype(np.float32)
-    xtr, ytr, xte, yte = _split_test(x, bunch.target, 0.2, 0)
+    xtr, ytr, xte, yte = _split_test(x, bunch.target, 0.2, 0, spec.stratify)
     mean, std = xtr.mean(axis=0), xtr.std(axis=0) + 1e-8
     return make_dataset(
         "wine", (xtr - mean) / std, ytr, (xte - mean) / std, yte, spec, list(bunch.target_names)
@@ -404,11 +512,13 @@ def load_mnist1d(spec: DataSpec) -> Dataset:
 
 
 def load_arrays_file(spec: DataSpec) -> Dataset:
-    """User arrays saved by :func:`save_arrays` (keys x_train, y_train, x_test, y_test)."""
+    """User arrays saved by :func:`save_arrays` (keys x_train, y_train, x_test, y_test, and
+    optionally x_val, y_val: the user's own validation split)."""
     f = load_npz_arrays(spec.path, f"data {spec.name!r}")
     names = json.loads(str(f["class_names"])) if "class_names" in f else None
     arrays = (_key(f, k, spec.path) for k in ("x_train", "y_train", "x_test", "y_test"))
-    return make_dataset(spec.name, *arrays, spec, names)
+    val = (f["x_val"], _key(f, "y_val", spec.path)) if "x_val" in f else (None, None)
+    return make_dataset(spec.name, *arrays, spec, names, x_val=val[0], y_val=val[1])
 
 
 def _key(arrays: dict[str, np.ndarray], key: str, path: str) -> np.ndarray:
@@ -417,16 +527,20 @@ def _key(arrays: dict[str, np.ndarray], key: str, path: str) -> np.ndarray:
     return arrays[key]
 
 
-def save_arrays(path: str | os.PathLike, x_train, y_train, x_test, y_test) -> None:
+def save_arrays(
+    path: str | os.PathLike, x_train, y_train, x_test, y_test, x_val=None, y_val=None
+) -> None:
     """Store user arrays (no pickle) so workers and re-opened folders can load them."""
     tmp = Path(str(path) + ".tmp.npz")
-    np.savez(
-        tmp,
-        x_train=np.asarray(x_train),
-        y_train=np.asarray(y_train),
-        x_test=np.asarray(x_test),
-        y_test=np.asarray(y_test),
-    )
+    arrays = {
+        "x_train": np.asarray(x_train),
+        "y_train": np.asarray(y_train),
+        "x_test": np.asarray(x_test),
+        "y_test": np.asarray(y_test),
+    }
+    if x_val is not None:
+        arrays.update(x_val=np.asarray(x_val), y_val=np.asarray(y_val))
+    np.savez(tmp, **arrays)
     os.replace(tmp, path)
 
 
@@ -467,14 +581,19 @@ def with_form(spec: DataSpec, form: str) -> DataSpec:
     return replace(spec, form=form)
 
 
-def split_user_arrays(data: tuple, seed: int) -> tuple:
-    """(x, y) -> 80/20 train/test split; (x_train, y_train, x_test, y_test) as given."""
+def split_user_arrays(data: tuple, seed: int, stratify: bool = False) -> tuple:
+    """(x, y) -> 80/20 train/test split; (x_train, y_train, x_test, y_test) and
+    (x_train, y_train, x_val, y_val, x_test, y_test) as given (the last returned in the
+    order x_train, y_train, x_test, y_test, x_val, y_val)."""
     if len(data) == 2:
         x, y = check_arrays(data[0], data[1], "data")
-        return _split_test(x, y, 0.2, seed)
+        return _split_test(x, y, 0.2, seed, stratify)
     if len(data) == 4:
         return tuple(data)
+    if len(data) == 6:
+        x_train, y_train, x_val, y_val, x_test, y_test = data
+        return x_train, y_train, x_test, y_test, x_val, y_val
     raise DataError(
-        f"data arrays: expected (x, y) or (x_train, y_train, x_test, y_test), "
-        f"got a tuple of {len(data)}"
+        f"data arrays: expected (x, y), (x_train, y_train, x_test, y_test) or "
+        f"(x_train, y_train, x_val, y_val, x_test, y_test), got a tuple of {len(data)}"
     )

@@ -2,7 +2,9 @@
 
 A gene owns one or more fields of a genotype (the regularizer gene owns the kind and its
 strength together, so they never disagree). ``sample`` returns ``{field: value}``;
-``contains`` says whether values lie inside the config's bounds.
+``contains`` says whether values lie inside the config's bounds. A scalar gene is also
+given the genotype drawn so far (``context``): the learning rate's range depends on the
+optimizer's family.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from .config import CladeConfig
+from .config import CladeConfig, lr_range_for
 
 
 class Gene:
     fields: tuple[str, ...] = ()
 
-    def sample(self, rng: np.random.Generator, cfg: CladeConfig) -> dict[str, Any]:
+    def sample(
+        self, rng: np.random.Generator, cfg: CladeConfig, context: dict | None = None
+    ) -> dict[str, Any]:
         raise NotImplementedError
 
     def contains(self, values: dict[str, Any], cfg: CladeConfig) -> bool:
@@ -43,7 +47,7 @@ class IntGene(Gene):
     def fields(self) -> tuple[str, ...]:  # type: ignore[override]
         return (self.name,)
 
-    def sample(self, rng, cfg):
+    def sample(self, rng, cfg, context=None):
         low, high = getattr(cfg, self.range_field)
         value = _log_uniform_int(rng, low, high) if self.log else int(rng.integers(low, high + 1))
         return {self.name: value}
@@ -65,7 +69,7 @@ class ChoiceGene(Gene):
     def fields(self) -> tuple[str, ...]:  # type: ignore[override]
         return (self.name,)
 
-    def sample(self, rng, cfg):
+    def sample(self, rng, cfg, context=None):
         options = getattr(cfg, self.options_field)
         return {self.name: str(options[int(rng.integers(len(options)))])}
 
@@ -84,7 +88,7 @@ class ChanceGene(Gene):
     def fields(self) -> tuple[str, ...]:  # type: ignore[override]
         return (self.name,)
 
-    def sample(self, rng, cfg):
+    def sample(self, rng, cfg, context=None):
         return {self.name: bool(rng.random() < getattr(cfg, self.chance_field))}
 
     def contains(self, values, cfg):
@@ -99,7 +103,8 @@ class ChanceGene(Gene):
 
 @dataclass(frozen=True)
 class LearningRateGene(Gene):
-    """A learning-rate bin drawn uniformly, then a log-uniform rate inside the bin."""
+    """Log-uniform in the optimizer family's ``lr_ranges`` range; with ``lr_ranges`` empty
+    (the classic preset), a ``lr_bins`` bin drawn uniformly, then log-uniform inside it."""
 
     name: str = "learning_rate"
 
@@ -107,12 +112,23 @@ class LearningRateGene(Gene):
     def fields(self) -> tuple[str, ...]:  # type: ignore[override]
         return (self.name,)
 
-    def sample(self, rng, cfg):
-        low, high = cfg.lr_bins[int(rng.integers(len(cfg.lr_bins)))]
+    def sample(self, rng, cfg, context=None):
+        if cfg.lr_ranges:
+            optimizer = (context or {}).get("optimizer")
+            if optimizer is None:
+                raise ValueError("learning_rate: lr_ranges needs the optimizer drawn first")
+            low, high = lr_range_for(cfg, optimizer)
+        else:
+            low, high = cfg.lr_bins[int(rng.integers(len(cfg.lr_bins)))]
         return {self.name: float(math.exp(rng.uniform(math.log(low), math.log(high))))}
 
     def contains(self, values, cfg):
         value = values[self.name]
+        if cfg.lr_ranges:
+            if values.get("optimizer") is None:
+                return False
+            low, high = lr_range_for(cfg, values["optimizer"])
+            return low * (1 - 1e-9) <= value <= high * (1 + 1e-9)
         return any(low * (1 - 1e-9) <= value <= high * (1 + 1e-9) for low, high in cfg.lr_bins)
 
 
@@ -130,7 +146,7 @@ class RegularizerGene(Gene):
     def fields(self) -> tuple[str, ...]:  # type: ignore[override]
         return (self.kind_field, self.value_field)
 
-    def sample(self, rng, cfg):
+    def sample(self, rng, cfg, context=None):
         if rng.random() >= cfg.regularizer_chance:
             return {self.kind_field: "none", self.value_field: 0.0}
         kinds = list(cfg.regularizers)

@@ -21,7 +21,7 @@ Genotype = dict[str, Any]
 def random_genotype(family: Family, cfg: CladeConfig, rng: np.random.Generator) -> Genotype:
     genotype: Genotype = {}
     for gene in family.scalar_genes:
-        genotype.update(gene.sample(rng, cfg))
+        genotype.update(gene.sample(rng, cfg, genotype))
     for segment in family.segments:
         low, high = family.count_bounds(segment, cfg)
         count = int(rng.integers(low, high + 1))
@@ -42,6 +42,11 @@ def crossover(
         donor = mother if rng.random() < 0.5 else father
         for field in gene.fields:
             child[field] = donor[field]
+        if cfg.lr_ranges and "optimizer" in gene.fields and "learning_rate" in donor:
+            optimizer_donor = donor
+    if cfg.lr_ranges and "optimizer" in child:
+        # a rate is tuned to its optimizer's family: they travel together
+        child["learning_rate"] = optimizer_donor["learning_rate"]
     for segment in family.segments:
         low, high = family.count_bounds(segment, cfg)
         a, b = mother[segment.name], father[segment.name]
@@ -86,8 +91,10 @@ def mutate(
         kind = site[0]
         if kind == "scalar":
             gene = site[1]
-            mutant.update(gene.sample(rng, cfg))
+            mutant.update(gene.sample(rng, cfg, mutant))
             done.append(f"{'/'.join(gene.fields)}")
+            if cfg.lr_ranges:  # a new optimizer may need a rate from its own family's range
+                _redraw_outside(family, mutant, cfg, rng)
         elif kind == "add":
             segment = site[1]
             blocks = mutant[segment.name]
@@ -105,6 +112,12 @@ def mutate(
             mutant[segment.name][at].update(gene.sample(rng, cfg))
             done.append(f"{segment.name}[{at}].{'/'.join(gene.fields)}")
     return mutant, done
+
+
+def _redraw_outside(family: Family, genotype: Genotype, cfg: CladeConfig, rng) -> None:
+    for gene in family.scalar_genes:
+        if all(f in genotype for f in gene.fields) and not gene.contains(genotype, cfg):
+            genotype.update(gene.sample(rng, cfg, genotype))
 
 
 def violations(family: Family, genotype: Genotype, cfg: CladeConfig) -> list[str]:
@@ -180,7 +193,7 @@ def conform(
     fixed = copy.deepcopy(genotype)
     for gene in family.scalar_genes:
         if any(f not in fixed for f in gene.fields) or not gene.contains(fixed, cfg):
-            fixed.update(gene.sample(rng, cfg))
+            fixed.update(gene.sample(rng, cfg, fixed))
     for segment in family.segments:
         low, high = family.count_bounds(segment, cfg)
         blocks = fixed.setdefault(segment.name, [])

@@ -93,10 +93,24 @@ def breed_one(clade: Clade, index: int) -> pd.DataFrame:
         def rng_for(step: int) -> np.random.Generator:
             return np.random.default_rng([cfg.seed, _STEADY, index, step])
 
-        row = clade.strategy.ask(
-            clade.family, clade.history(), cfg, generation, 1, rng_for, clade.genotype
-        )
+        row = _ask_one(clade, generation, rng_for)
     row = row.reset_index(drop=True)
     row["model_id"] = population.model_id(generation, position)
     row["generation"] = generation
     return clade.unique_among_all(row, np.random.default_rng([cfg.seed, _STEADY, index, 99]))
+
+
+def _ask_one(clade: Clade, generation: int, rng_for) -> pd.DataFrame:
+    """One child of ``generation`` from the strategy (select + breed, like ``ask``), with
+    the selection rows of its parents appended to the folder's selections table."""
+    strategy, cfg = clade.strategy, clade.config
+    parents: list[tuple[str, dict]] = []
+    chosen = pd.DataFrame()
+    if strategy.needs_parents:
+        chosen = strategy.select(clade.history(), cfg, generation - 1, rng_for(population.SELECT))
+        parents = [(m, clade.genotype(m)) for m in dict.fromkeys(chosen["model_id"])]
+    row = strategy.breed(clade.family, parents, cfg, generation, 1, rng_for(population.BREED))
+    if len(chosen):
+        used = set(row["parents"].iloc[0])
+        clade.add_selections(chosen[chosen["model_id"].isin(used)].drop_duplicates("model_id"))
+    return row

@@ -98,7 +98,15 @@ class ExperimentFolder:
         atomic_write_bytes(self.path / "config.json", (cfg.to_json() + "\n").encode())
 
     def read_config(self) -> CladeConfig:
-        return CladeConfig.from_json(self.path / "config.json")
+        """The folder's config; fields it lacks were written before presets existed, so they
+        take the classic preset's values (an old folder keeps its search space)."""
+        import json
+
+        from .config import PRESETS
+
+        stored = json.loads((self.path / "config.json").read_text())
+        missing = {k: v for k, v in PRESETS["classic"].items() if k not in stored}
+        return CladeConfig.from_dict({**CladeConfig().updated(**missing).to_dict(), **stored})
 
     def write_meta(self, meta: dict[str, Any]) -> None:
         meta = {"format_version": FORMAT_VERSION, **meta}

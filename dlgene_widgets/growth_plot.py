@@ -26,7 +26,7 @@ from ._retire import close_later
 from ._throttle import Throttle
 
 PALETTE = bq.CATEGORY10
-FINISHED_FOR_COMPARE = ("ok", "timed_out", "diverged")
+FINISHED_FOR_COMPARE = ("ok", "timed_out", "diverged", "pruned")
 COMPARE_BEST = 5  # models the compare view shows until some are picked by hand
 
 
@@ -344,18 +344,32 @@ class GrowthPlot(Panel):
                 self.compare_picker.value = tuple(self.compare_ids)
         self.draw_compare()
 
+    def _pruned_ids(self) -> set[str]:
+        phenotypes = self.clade.phenotypes
+        if phenotypes.empty:
+            return set()
+        return set(phenotypes.loc[phenotypes["status"] == "pruned", "model_id"].astype(str))
+
     def draw_compare(self) -> None:
         """Draw the chosen finished models' stored curves (decimated) on the compare figure."""
         metric = self.compare_metric
         scales = {"x": self.compare_x, "y": self.compare_y}
         marks = []
+        pruned = self._pruned_ids()
         for i, model_id in enumerate(self.compare_ids):
             colour = PALETTE[i % len(PALETTE)]
             batches = self.clade.growth(model_id, "batches")
             x, y = decimate(np.arange(1, len(batches) + 1), batches[metric], self.max_points)
+            label = f"{model_id} (pruned)" if model_id in pruned else model_id
             marks.append(
                 bq.Lines(
-                    x=x, y=y, scales=scales, colors=[colour], labels=[model_id], display_legend=True
+                    x=x,
+                    y=y,
+                    scales=scales,
+                    colors=[colour],
+                    labels=[label],
+                    display_legend=True,
+                    line_style="dashed" if model_id in pruned else "solid",
                 )
             )
             epochs = self.clade.growth(model_id, "epochs")

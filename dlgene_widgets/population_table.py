@@ -29,6 +29,8 @@ STATUS_COLOURS = {
     "timed_out": "#ff7f0e",
     "diverged": "#d62728",
     "failed": "#d62728",
+    "pruned": "#9467bd",  # stopped early by the pruner: trained, ranked below finished
+    "duplicate": "#8c564b",  # a repeat of a trained genotype: its result, not trained
     "pending": "#7f7f7f",
 }
 LEAD_COLUMNS = ("model_id", "status", "parent", "val_accuracy", "test_accuracy", "val_loss")
@@ -36,7 +38,8 @@ LEAD_COLUMNS = ("model_id", "status", "parent", "val_accuracy", "test_accuracy",
 
 def population_frame(clade: Clade, generation: int | None = None) -> pd.DataFrame:
     """Genotypes of ``generation`` (default: current) joined with their phenotypes, with a
-    ``status`` (training, ok, diverged, timed_out, failed, pending) and a ``parent`` flag."""
+    ``status`` (training, ok, diverged, timed_out, failed, pruned, duplicate, pending) and a
+    ``parent`` flag."""
     current = clade.generation
     generation = current if generation is None or generation == CURRENT else int(generation)
     if generation == current:

@@ -23,6 +23,7 @@ TINY_SPACE = {
     "activations": ["relu"],
     "optimizers": ["adam"],
     "lr_bins": [(5e-3, 5e-3)],
+    "lr_ranges": {},  # one fixed rate: the bins decide
     "batch_size": (64, 65),
     "epochs": (2, 3),
     "regularizer_chance": 0.0,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 
 from dlgene_core import CladeConfig, ConfigError
@@ -25,7 +26,7 @@ ORIGINAL_OPTIMIZERS = ["sgd", "rmsprop", "adagrad", "adadelta", "adam", "adamax"
 
 
 def test_defaults_mirror_the_original() -> None:
-    cfg = CladeConfig()
+    cfg = CladeConfig.from_preset("classic")  # CladeConfig() is the "default" preset now
     assert cfg.population_size == 50
     assert cfg.max_train_time == 120.0
     assert [tuple(b) for b in cfg.lr_bins] == [(1e-3, 1e-2), (1e-2, 1e-1), (1e-1, 0.5)]
@@ -47,6 +48,37 @@ def test_defaults_mirror_the_original() -> None:
     assert 0.0 < cfg.validation_fraction < 0.9
     assert cfg.seed == 0
     assert cfg.generations >= 1
+    assert cfg.lr_ranges == {} and not cfg.normalize and cfg.pruner == "none"
+
+
+def test_default_preset_space_trains() -> None:
+    cfg = CladeConfig()
+    assert cfg == CladeConfig.from_preset("default")
+    assert cfg.activations == ["relu", "elu", "selu", "gelu", "swish", "tanh"]
+    assert cfg.lr_ranges == {"adaptive": (1e-4, 1e-2), "sgd": (1e-3, 3e-1)}
+    assert cfg.normalize and cfg.stratify and cfg.pruner == "median"
+    assert cfg.early_stopping_patience == 3 and cfg.strategy == "tiers"
+    assert CladeConfig.from_preset("classic", seed=4).seed == 4
+    with pytest.raises(ConfigError, match=r"preset.*classic, default"):
+        CladeConfig.from_preset("modern")
+    with pytest.raises(ConfigError, match="lr_ranges"):
+        CladeConfig(lr_ranges={"adam": (1e-3, 1e-2)})
+    with pytest.raises(ConfigError, match="strategy"):
+        CladeConfig(strategy="grid")
+
+
+def test_learning_rates_follow_the_optimizer_family() -> None:
+    from dlgene_core.families import get_family
+    from dlgene_core.operators import mutate, random_genotype, violations
+
+    family, cfg = get_family("GAFC1"), CladeConfig()
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        genotype = random_genotype(family, cfg, rng)
+        low, high = (1e-3, 3e-1) if genotype["optimizer"] == "sgd" else (1e-4, 1e-2)
+        assert low <= genotype["learning_rate"] <= high
+        mutant, _ = mutate(family, genotype, cfg, rng, 2)
+        assert violations(family, mutant, cfg) == []
 
 
 @pytest.mark.parametrize(

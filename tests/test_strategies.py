@@ -128,6 +128,7 @@ TINY_SPACE = {
     "activations": ["relu"],
     "optimizers": ["adam"],
     "lr_bins": [(1e-3, 1e-3)],
+    "lr_ranges": {},  # one fixed rate: the bins decide
     "batch_size": (8, 9),
     "epochs": (1, 2),
     "regularizer_chance": 0.0,

@@ -41,7 +41,8 @@ def _dumps(rows: list[dict]) -> str:
     "case", PIN["cases"], ids=lambda c: "{kind}-s{seed}".format(**json.loads(c["config"]))
 )
 def test_spawn_select_breed_match_the_pinned_genotypes(case: dict) -> None:
-    cfg = CladeConfig.from_json(case["config"])
+    # the pinned configs predate presets: what they lack is the classic preset's
+    cfg = CladeConfig.from_preset("classic").updated(**json.loads(case["config"]))
     family = get_family(cfg.kind)
     g0 = population.spawn(family, cfg, 0)
     assert _dumps(_records(g0)) == _dumps(case["spawn"])
@@ -54,3 +55,12 @@ def test_spawn_select_breed_match_the_pinned_genotypes(case: dict) -> None:
     pairs = [(m, from_row(family, g0[g0.model_id == m].iloc[0])) for m in chosen["model_id"]]
     g1 = population.breed(family, pairs, cfg, 1)
     assert _dumps(_records(g1)) == _dumps(case["breed"])
+
+
+@pytest.mark.parametrize("case", PIN["cases"][:2], ids=["s0", "s7"])
+def test_classic_preset_is_the_pre_preset_default_config(case: dict) -> None:
+    """Every field the old config had keeps its old default in the classic preset."""
+    old = json.loads(case["config"])
+    classic = CladeConfig.from_preset("classic", seed=old["seed"], population_size=12)
+    assert {k: v for k, v in classic.to_dict().items() if k in old} == old
+    assert list(classic.regularizers) == list(old["regularizers"])  # draw order too

@@ -66,7 +66,8 @@ class Family:
         from ..modelbuild import compile_model, dense_stack
 
         inputs = keras.Input(shape=dataset.input_shape)
-        x = self.build_body(inputs, genotype, dataset)
+        x = normalized(inputs, dataset) if cfg.normalize and dataset.form != "tokens" else inputs
+        x = self.build_body(x, genotype, dataset)
         x = dense_stack(x, genotype["layers"])
         outputs = keras.layers.Dense(
             dataset.n_classes, activation=cfg.final_activation, name="output"
@@ -76,3 +77,14 @@ class Family:
 
     def build_body(self, inputs: Any, genotype: dict[str, Any], dataset: Dataset) -> Any:
         raise NotImplementedError
+
+
+def normalized(inputs: Any, dataset: Dataset) -> Any:
+    """Standardise numeric inputs with the training split's per-feature mean and variance
+    (a Keras layer, so a saved or exported model carries its preprocessing)."""
+    import keras
+
+    mean, variance = dataset.feature_stats()
+    return keras.layers.Normalization(axis=-1, mean=mean, variance=variance, name="normalize")(
+        inputs
+    )

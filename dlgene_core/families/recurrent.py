@@ -33,7 +33,7 @@ class RecurrentDropoutGene(Gene):
     def fields(self) -> tuple[str, ...]:  # type: ignore[override]
         return (self.name,)
 
-    def sample(self, rng, cfg):
+    def sample(self, rng, cfg, context=None):
         if rng.random() >= cfg.recurrent_dropout_chance:
             return {self.name: 0.0}
         low, high = cfg.recurrent_dropout_rate
