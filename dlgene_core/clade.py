@@ -42,6 +42,9 @@ from .operators import from_row
 from .storage import ExperimentFolder
 from .trainer import FINISHED_STATUSES, PHENOTYPE_COLUMNS, GrowJob, ModelResult, model_seed
 
+# fields a folder keeps once it has genotypes: its models, data split and seeds depend on them
+FIXED_ONCE_GROWN = ("kind", "seed", "max_words", "sequence_length", "validation_fraction")
+
 
 def _empty_phenotypes() -> pd.DataFrame:
     return pd.DataFrame(columns=list(PHENOTYPE_COLUMNS))
@@ -661,6 +664,23 @@ class Clade(HasTraits):
             src = other.store.model_path(old, seed=seed)
             if src.exists():
                 self.store.model_path(new, seed=seed).write_bytes(src.read_bytes())
+
+    def reconfigure(self, config: CladeConfig) -> None:
+        """Adopt a changed config (e.g. ``resume --set``) and write it to the folder. The
+        fields in FIXED_ONCE_GROWN cannot change once the folder has genotypes."""
+        if not self._all_genotypes.empty:
+            for name in FIXED_ONCE_GROWN:
+                old, new = getattr(self.config, name), getattr(config, name)
+                if old != new:
+                    raise CladeStateError(
+                        f"{name}: this folder's {name} is {old!r} and is fixed once it has "
+                        f"genotypes (asked {new!r}). To search with {name}={new!r}, start a "
+                        "new run in a new folder (`dlgene evolve --out NEW ...`); in Python a "
+                        f"new clade adopts this folder's models with "
+                        f"new_clade.load_genepool({str(self.store.path)!r}) (same kind)"
+                    )
+        self.store.write_config(config)
+        self.config = config
 
     # ------------------------------------------------------------------ lifetime
     def close(self) -> None:

@@ -94,6 +94,10 @@ def prepare_tensorflow(deterministic: bool, threads: int | None = None) -> None:
     global _DETERMINISM_ON
     import tensorflow as tf
 
+    from .quiet import quiet_if_asked
+
+    quiet_if_asked()
+
     if threads:
         try:
             tf.config.threading.set_intra_op_parallelism_threads(threads)

@@ -19,7 +19,7 @@ def resolve_executor(executor: Any, config) -> Executor:
     if isinstance(executor, Executor):
         return executor
     if executor is None:
-        executor = config.executor
+        executor = implied_executor(config)
     if isinstance(executor, str):
         if executor == "inprocess":
             return InProcessExecutor()
@@ -45,4 +45,24 @@ def resolve_executor(executor: Any, config) -> Executor:
     )
 
 
-__all__ = ["Executor", "InProcessExecutor", "resolve_executor"]
+def implied_executor(config) -> str:
+    """The config's executor, where a scheduler address means Dask and workers > 0 mean a
+    pool (setting either alone used to be ignored); a contradiction is a ConfigError."""
+    from ..errors import ConfigError
+
+    name = config.executor
+    if config.scheduler:
+        if name == "pool":
+            raise ConfigError(
+                "scheduler",
+                config.scheduler,
+                "empty when executor='pool': a scheduler address means Dask "
+                "(set executor=dask, or scheduler='' for the pool)",
+            )
+        return "dask"
+    if config.workers and name == "inprocess":
+        return "pool"
+    return name
+
+
+__all__ = ["Executor", "InProcessExecutor", "implied_executor", "resolve_executor"]

@@ -36,12 +36,12 @@ from ..data import DataSpec
 from ..trainer import GrowJob, ModelResult
 from .base import EventCallback, Executor, ResultCallback, StopCheck
 from .common import (
-    ONE_THREAD_ENV,
     EventBuffer,
     check_int,
     check_positive,
     failed_result,
     hard_time_limit,
+    worker_env,
 )
 
 _ENV_LOCK = threading.Lock()
@@ -449,7 +449,7 @@ class ProcessPoolExecutor(Executor):
         self._spawn(w.slot)
 
     def _spawn(self, slot: int) -> None:
-        env = dict(ONE_THREAD_ENV)
+        env = worker_env()
         if self.gpus:
             env["CUDA_VISIBLE_DEVICES"] = self.gpus[slot % len(self.gpus)]
             env["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"  # workers share a GPU's memory
