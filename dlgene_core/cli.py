@@ -14,6 +14,7 @@ import pandas as pd
 from .clade import CLADE_CLASSES, Clade
 from .config import CladeConfig
 from .data import BUILTIN_DATASETS
+from .executors import implied_executor
 from .quiet import filter_native_stderr, quiet_environment
 
 INTERRUPTED = 130  # the shell's code for a run ended by Ctrl-C (128 + SIGINT)
@@ -152,7 +153,9 @@ def _config_for(args, base: CladeConfig) -> CladeConfig:
     cfg = base.updated(**changes) if changes else base
     if getattr(args, "config", None):
         cfg = CladeConfig.from_json(args.config).updated(**changes)
-    return cfg.update_from_strings(args.set or [])
+    cfg = cfg.update_from_strings(args.set or [])
+    implied_executor(cfg)  # a contradiction (pool + scheduler) fails before anything is written
+    return cfg
 
 
 def _at_least(minimum: int):

@@ -296,7 +296,8 @@ def shape_for_form(x: np.ndarray, form: str, name: str) -> np.ndarray:
             )
         return x.astype(np.int32)
     if x.dtype != np.uint8:  # uint8 stays: see the module docstring
-        x = x.astype(np.float32)
+        with np.errstate(over="ignore"):  # overflow is checked (and named) after the cast
+            x = x.astype(np.float32)
     if form == "flat":
         return x.reshape(len(x), -1)
     # grid: sequences (N, steps) gain a channel axis; images keep (N, H, W, C).
