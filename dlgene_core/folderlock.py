@@ -13,6 +13,7 @@ Read-only use (``Clade.open(folder, read_only=True)``, ``dlgene show``) takes no
 from __future__ import annotations
 
 import atexit
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -70,7 +71,9 @@ def acquire(folder: str | os.PathLike) -> None:
                     "`dlgene show FOLDER`"
                 ) from None
             since = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-            (folder / OWNER_NAME).write_text(json.dumps({"pid": os.getpid(), "since": since}))
+            # advisory (for the message a second writer gets): a full disk must not stop it
+            with contextlib.suppress(OSError):
+                (folder / OWNER_NAME).write_text(json.dumps({"pid": os.getpid(), "since": since}))
             held = _HELD[_key(folder)] = _Held(lock)
         held.count += 1
 
