@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 TINY_SETS = [
     *("--set", "population_size=2", "--set", "epochs=1,1", "--set", "nb_layers=1,1"),
     *("--set", "nb_units=2,4", "--set", "batch_size=32,64", "--set", "optimizers=adam"),
-    *("--set", "lr_bins=[[0.001,0.01]]"),
+    *("--set", "lr_bins=[[0.001,0.01]]", "--set", "generations=1"),
 ]
 TINY = CladeConfig(
     population_size=2,
@@ -205,11 +205,10 @@ def small_disk(tmp_path):
 
 def _fill(disk: Path) -> Path:
     filler = disk / "filler"
-    with open(filler, "wb") as f:
+    with open(filler, "wb", buffering=0) as f:
         try:
             while True:
                 f.write(b"\0" * 4096)
-                f.flush()
         except OSError as exc:
             assert exc.errno == errno.ENOSPC
     return filler
