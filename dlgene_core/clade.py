@@ -37,7 +37,7 @@ from .data import (
 )
 from .errors import CladeStateError, DamagedFolderError, DataError
 from .families import get_family
-from .modelfiles import load_model_safely
+from .modelfiles import load_model_safely, save_h5_quietly
 from .operators import from_row
 from .storage import ExperimentFolder
 from .trainer import FINISHED_STATUSES, PHENOTYPE_COLUMNS, GrowJob, ModelResult, model_seed
@@ -342,7 +342,7 @@ class Clade(HasTraits):
                     self.message = f"{row.model_id} cannot be built: {exc}"
                     continue
                 tmp = path.with_name(f".{path.name}.tmp.h5")
-                model.save(tmp)
+                save_h5_quietly(model, tmp)
                 os.replace(tmp, path)
                 keras.backend.clear_session(free_memory=False)
         return paths
