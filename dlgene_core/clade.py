@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import shutil
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -19,24 +21,31 @@ import numpy as np
 import pandas as pd
 from traitlets import Dict, HasTraits, Instance, Int, List, Tuple, Unicode
 
-from . import population
+from . import folderlock, population
 from .config import CladeConfig
 from .data import (
     BUILTIN_DATASETS,
     Dataset,
     DataSpec,
+    describe_source,
+    load_dataset,
     load_dataset_cached,
+    make_dataset,
+    remember_dataset,
     save_arrays,
     split_user_arrays,
 )
 from .dedup import duplicate_ids, known_forms, make_unique
-from .errors import CladeStateError, DataError
+from .errors import CladeStateError, DamagedFolderError, DataError
 from .families import family_names, get_family
-from .modelfiles import load_model_safely
+from .modelfiles import load_model_safely, save_h5_quietly
 from .operators import from_row
 from .storage import ExperimentFolder
 from .strategies import History, get_strategy, manual_selection
 from .trainer import FINISHED_STATUSES, PHENOTYPE_COLUMNS, GrowJob, ModelResult, model_seed
+
+# fields a folder keeps once it has genotypes: its models, data split and seeds depend on them
+FIXED_ONCE_GROWN = ("kind", "seed", "max_words", "sequence_length", "validation_fraction")
 
 
 def _empty_phenotypes() -> pd.DataFrame:
@@ -85,27 +94,88 @@ class Clade(HasTraits):
         self._lock = threading.RLock()
         self._all_genotypes = pd.DataFrame()
         self._listeners: list = []
+        self._holds_lock = False
+        self._notes_shown = False
         if _restore:
             return
+        self._already_a_clade()
+        # the data is checked before anything is written: a mistake leaves no folder behind
+        spec, arrays = self._make_spec(data, data_path)
+        dataset = self._validate_data(spec, arrays)
+        self._create_folder(spec, arrays, dataset)
+
+    def _already_a_clade(self) -> None:
         if self.store.exists:
             raise CladeStateError(
                 f"folder {str(self.store.path)!r} already holds a clade; "
                 f"re-open it with {type(self).__name__}.open(folder)"
             )
-        self.store.ensure()
-        self.data_spec = self._make_spec(data, data_path)
-        self.store.write_config(self.config)
-        self._write_meta()
+
+    def _validate_data(self, spec: DataSpec, arrays: tuple | None) -> Dataset | None:
+        """Load (and so check) the data now: user arrays and files always; a built-in set
+        when a local file is given (without one, Keras' Reuters loader would download)."""
+        if arrays is not None:
+            x_train, y_train, x_test, y_test, *val = arrays
+            x_val, y_val = val if val else (None, None)
+            return make_dataset(
+                "arrays", x_train, y_train, x_test, y_test, spec, x_val=x_val, y_val=y_val
+            )
+        if spec.path or spec.name not in BUILTIN_DATASETS:
+            return load_dataset(spec)
+        return None
+
+    def _create_folder(self, spec: DataSpec, arrays: tuple | None, dataset: Dataset | None):
+        path = self.store.path
+        created = not path.exists()
+        before = set() if created else set(path.iterdir())
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            folderlock.acquire(path)
+            self._holds_lock = True
+            self._already_a_clade()  # a second process may have made it meanwhile
+            self.store.ensure()
+            if arrays is not None:
+                save_arrays(spec.path, *arrays)
+            self.data_spec = spec
+            self.store.write_config(self.config)
+            self._write_meta()
+        except BaseException:
+            self.close()
+            if created:
+                shutil.rmtree(path, ignore_errors=True)
+            elif path.exists():
+                for entry in set(path.iterdir()) - before:
+                    shutil.rmtree(entry) if entry.is_dir() else entry.unlink(missing_ok=True)
+            raise
+        if dataset is not None:
+            remember_dataset(spec, dataset)
+            self.dataset = dataset
+            self._show_notes(dataset)
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def open(cls, folder: str | os.PathLike) -> Clade:
-        """Re-open a folder: same config, tables and generation; grow resumes the rest."""
+    def open(cls, folder: str | os.PathLike, read_only: bool = False) -> Clade:
+        """Re-open a folder: same config, tables and generation; grow resumes the rest.
+        A writer takes the folder's lock (one per folder); ``read_only=True`` takes none and
+        refuses every write."""
         store = ExperimentFolder(folder)
         if not store.exists:
             raise FileNotFoundError(
                 f"{str(folder)!r} is not a dlgene experiment folder (no clade.json)"
             )
+        if not read_only:
+            folderlock.acquire(folder)
+        try:
+            clade = cls._restore_from(store, folder, read_only)
+        except BaseException:
+            if not read_only:
+                folderlock.release(folder)
+            raise
+        clade._holds_lock = not read_only
+        return clade
+
+    @classmethod
+    def _restore_from(cls, store: ExperimentFolder, folder, read_only: bool) -> Clade:
         meta = store.read_meta()
         config = store.read_config()
         generated = cls is Clade or cls in _CLADE_CLASSES.values()
@@ -116,11 +186,13 @@ class Clade(HasTraits):
                 f"{cls.kind}; open it with Clade.open or {config.kind}.open"
             )
         clade = target(config, folder=folder, _restore=True)
-        clade.data_spec = DataSpec.from_dict(meta["data"])
+        clade.store.read_only = read_only
+        clade.data_spec = _spec_from_meta(meta, store)
         clade._reload()
         return clade
 
-    def _make_spec(self, data: Any, data_path: str) -> DataSpec:
+    def _make_spec(self, data: Any, data_path: str) -> tuple[DataSpec, tuple | None]:
+        """The data spec and, for arrays given in Python, the checked arrays to save."""
         cfg = self.config
         common = {
             "form": self.family.form_for(data if isinstance(data, str) else ""),
@@ -133,20 +205,22 @@ class Clade(HasTraits):
             "min_validation_per_class": cfg.min_validation_per_class,
         }
         if isinstance(data, DataSpec):
-            return data
+            return data, None
+        # an existing file always means that file, even when named like a built-in set
+        if isinstance(data, str | os.PathLike) and Path(data).is_file():
+            path = Path(data).resolve()
+            return DataSpec(name=path.name, path=str(path), **common), None
         if isinstance(data, str) and data in BUILTIN_DATASETS:
             path = str(Path(data_path).resolve()) if data_path else ""
-            return DataSpec(name=data, path=path, **common)
+            if data_path and not Path(data_path).is_file():
+                raise DataError(f"data_path: no file at {data_path!r} (for data {data!r})")
+            return DataSpec(name=data, path=path, **common), None
         if isinstance(data, str | os.PathLike) and str(data).endswith(".npz"):
-            path = Path(data)
-            if not path.exists():
-                raise DataError(f"data: no file at {str(path)!r}")
-            return DataSpec(name=path.stem, path=str(path.resolve()), **common)
+            raise DataError(f"data: no file at {str(data)!r}")
         if isinstance(data, tuple | list) and len(data) in (2, 4, 6):
             arrays = split_user_arrays(tuple(data), cfg.seed, cfg.stratify)
-            target = self.store.path / "data" / "arrays.npz"
-            save_arrays(target, *arrays)
-            return DataSpec(name="arrays", path=str(target.resolve()), **common)
+            target = (self.store.path / "data" / "arrays.npz").resolve()
+            return DataSpec(name="arrays", path=str(target), **common), arrays
         raise DataError(
             f"data {data!r}: allowed a built-in name ({', '.join(BUILTIN_DATASETS)}),"
             " a .npz path with x_train/y_train/x_test/y_test (and optionally x_val/y_val),"
@@ -164,14 +238,15 @@ class Clade(HasTraits):
         )
 
     def _reload(self) -> None:
-        self._all_genotypes = self.store.read_table("genotypes")
-        phenotypes = self.store.read_table("phenotypes")
+        self._all_genotypes = self.store.read_table("genotypes", ("model_id", "generation"))
+        phenotypes = self.store.read_table("phenotypes", ("model_id", "generation", "status"))
+        self.store.check_phenotypes_have_genotypes(self._all_genotypes, phenotypes)
         self.phenotypes = phenotypes if not phenotypes.empty else _empty_phenotypes()
         self.generation = (
             int(self._all_genotypes["generation"].max()) if not self._all_genotypes.empty else 0
         )
         self.genotypes = self._generation_rows(self._all_genotypes, self.generation)
-        selections = self.store.read_table("selections")
+        selections = self.store.read_table("selections", ("generation", "model_id"))
         if not selections.empty:
             self.parents = self._generation_rows(selections, self.generation)
         self.progress = (self._n_finished(self.generation), len(self.genotypes))
@@ -187,14 +262,34 @@ class Clade(HasTraits):
         """Load train / validation / test splits (cached per process)."""
         self.dataset = load_dataset_cached(self.data_spec)
         self.message = (
-            f"data {self.dataset.name}: {len(self.dataset.y_train)} train, "
+            f"data: {describe_source(self.data_spec)}: {len(self.dataset.y_train)} train, "
             f"{len(self.dataset.y_val)} val, {len(self.dataset.y_test)} test, "
             f"{self.dataset.n_classes} classes"
             + "".join(f"; {note}" for note in self.dataset.notes)
         )
-        for note in self.dataset.notes:  # said once per load, where a person sees it
-            print(f"dlgene: {note}")
+        self._show_notes(self.dataset)
         return self.dataset
+
+    def data_notes(self, dataset: Dataset) -> list[str]:
+        """The data set's notes plus what this kind makes of its shape."""
+        notes = list(dataset.notes)
+        shape = dataset.input_shape
+        sequence_kind = self.config.kind in ("GACNN1", "GARNN1") and dataset.form == "grid"
+        if sequence_kind and len(shape) == 2 and shape[1] == 1 and dataset.name != "mnist1d":
+            notes.append(
+                f"{self.config.kind} reads x of {shape[0]} features per sample as a 1-D "
+                f"sequence of {shape[0]} steps; if they are tabular features (not an "
+                "ordered signal), GAFC1 is the kind for them"
+            )
+        return notes
+
+    def _show_notes(self, dataset: Dataset) -> None:
+        """Print the data notes once per clade (stderr: stdout stays the run's results)."""
+        if self._notes_shown:
+            return
+        self._notes_shown = True
+        for note in self.data_notes(dataset):
+            print(f"dlgene: note: {note}", file=sys.stderr)
 
     def _need_data(self) -> Dataset:
         return self.dataset if self.dataset is not None else self.load_data()
@@ -281,6 +376,7 @@ class Clade(HasTraits):
         """Build and save every current genotype as an untrained .h5 model."""
         import keras
 
+        self.store.check_writable()
         dataset = self._need_data()
         self._need_genotypes("seed_models")
         paths = []
@@ -298,7 +394,7 @@ class Clade(HasTraits):
                     self.message = f"{row.model_id} cannot be built: {exc}"
                     continue
                 tmp = path.with_name(f".{path.name}.tmp.h5")
-                model.save(tmp)
+                save_h5_quietly(model, tmp)
                 os.replace(tmp, path)
                 keras.backend.clear_session(free_memory=False)
         return paths
@@ -673,6 +769,12 @@ class Clade(HasTraits):
         """The trained (or, with ``seed=True``, untrained) Keras model from its .h5 file."""
         path = self.store.model_path(model_id, seed=seed)
         if not path.exists():
+            row = self.phenotypes[self.phenotypes["model_id"] == model_id]
+            if not seed and len(row) and row["status"].iloc[0] in ("ok", "timed_out", "diverged"):
+                raise DamagedFolderError(
+                    f"{path}: missing; model {model_id!r} finished ({row['status'].iloc[0]}) "
+                    "but its trained model file is gone (`dlgene check` lists the damage)"
+                )
             raise KeyError(f"no {'seed' if seed else 'trained'} model file for {model_id!r}")
         return load_model_safely(path)
 
@@ -681,7 +783,8 @@ class Clade(HasTraits):
     ) -> pd.DataFrame:
         """Adopt another clade's genotypes and phenotypes as this clade's current
         generation (the original's ``new_genepool``): select and breed from them here."""
-        other = source if isinstance(source, Clade) else Clade.open(source)
+        self.store.check_writable()
+        other = source if isinstance(source, Clade) else Clade.open(source, read_only=True)
         if other.config.kind != self.config.kind:
             raise CladeStateError(
                 f"load_genepool: source is a {other.config.kind} clade; this "
@@ -711,9 +814,30 @@ class Clade(HasTraits):
         self._reload()
         return self.genotypes
 
+    def reconfigure(self, config: CladeConfig) -> None:
+        """Adopt a changed config (e.g. ``resume --set``) and write it to the folder. The
+        fields in FIXED_ONCE_GROWN cannot change once the folder has genotypes."""
+        if not self._all_genotypes.empty:
+            for name in FIXED_ONCE_GROWN:
+                old, new = getattr(self.config, name), getattr(config, name)
+                if old != new:
+                    raise CladeStateError(
+                        f"{name}: this folder's {name} is {old!r} and is fixed once it has "
+                        f"genotypes (asked {new!r}). To search with {name}={new!r}, start a "
+                        "new run in a new folder (`dlgene evolve --out NEW ...`); in Python a "
+                        f"new clade adopts this folder's models with "
+                        f"new_clade.load_genepool({str(self.store.path)!r}) (same kind)"
+                    )
+        self.store.write_config(config)
+        self.config = config
+
     # ------------------------------------------------------------------ lifetime
     def close(self) -> None:
         """Release the folder (its writer lock); the clade's tables stay readable."""
+        if self._holds_lock:
+            self._holds_lock = False
+            folderlock.release(self.store.path)
+            self.store.read_only = True
 
     def __enter__(self) -> Clade:
         return self
@@ -766,6 +890,16 @@ class _Busy:
 
 def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
+
+
+def _spec_from_meta(meta: dict[str, Any], store: ExperimentFolder) -> DataSpec:
+    where = store.path / "clade.json"
+    if not isinstance(meta.get("data"), dict):
+        raise DamagedFolderError(f"{where}: no 'data' object (the data spec); the file is damaged")
+    try:
+        return DataSpec.from_dict(meta["data"])
+    except TypeError as exc:
+        raise DamagedFolderError(f"{where}: the 'data' object is not a data spec ({exc})") from None
 
 
 def _lineage_rows(table: pd.DataFrame) -> pd.DataFrame:

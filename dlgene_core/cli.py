@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -13,7 +14,11 @@ import pandas as pd
 from .clade import Clade, clade_class
 from .config import PRESETS, STRATEGIES, CladeConfig
 from .data import BUILTIN_DATASETS
+from .executors import implied_executor
 from .families import family_names
+from .quiet import filter_native_stderr, quiet_environment
+
+INTERRUPTED = 130  # the shell's code for a run ended by Ctrl-C (128 + SIGINT)
 
 SHOW_COLUMNS = [
     "model_id",
@@ -71,6 +76,11 @@ class ProgressBar:
 
 def format_best(clade: Clade, top: int) -> str:
     best = clade.best(top)
+    if best.empty and len(clade.phenotypes):
+        return (
+            f"no usable model: {_status_counts(clade.phenotypes)} (none has a validation "
+            "score; the reason column of `phenotypes.parquet` says why)"
+        )
     if best.empty:
         return "no finished models yet"
     columns = [c for c in SHOW_COLUMNS if c in best]
@@ -81,12 +91,19 @@ def format_best(clade: Clade, top: int) -> str:
     return f"{table}\n\nbest genotype ({winner}): {genes}"
 
 
+def _status_counts(phenotypes: pd.DataFrame) -> str:
+    counts = phenotypes["status"].value_counts()
+    if len(counts) == 1:
+        return f"all {len(phenotypes)} models {counts.index[0]}"
+    return ", ".join(f"{n} {status}" for status, n in counts.items())
+
+
 def _summary(clade: Clade) -> str:
     ph = clade.phenotypes
-    lines = [
-        f"{type(clade).__name__} in {clade.store.path}: generation {clade.generation}, "
-        f"{len(ph)} models finished"
-    ]
+    last = clade.generation
+    span = "1 generation (0)" if last == 0 else f"{last + 1} generations (0-{last})"
+    recorded = f"{len(ph)} models recorded: {_status_counts(ph)}" if len(ph) else "no models yet"
+    lines = [f"{type(clade).__name__} in {clade.store.path}: {span}, {recorded}"]
     if len(ph):
         per_gen = ph.groupby("generation").agg(
             models=("model_id", "count"),
@@ -98,35 +115,36 @@ def _summary(clade: Clade) -> str:
     return "\n".join(lines)
 
 
-def _run(clade: Clade, generations: int | None, executor, quiet: bool) -> None:
+def _run(clade: Clade, generations: int | None, executor, quiet: bool) -> bool:
+    """Evolve with a progress bar; False when Ctrl-C ended it."""
+    clade.load_data()
+    print(f"dlgene: {clade.message}", file=sys.stderr)
     bar = None if quiet else ProgressBar(clade)
     try:
-        clade.load_data()
         clade.evolve(generations=generations, executor=executor)
+        return True
     except KeyboardInterrupt:
         clade.stop()
-        print("\ninterrupted: finished models are saved; `dlgene resume` goes on", file=sys.stderr)
+        if bar is not None:
+            bar.close()
+            bar = None
+        print("interrupted: finished models are saved; `dlgene resume` goes on", file=sys.stderr)
+        return False
     finally:
         if bar is not None:
             bar.close()
-
-
-def _executor(args) -> str | None:
-    if args.scheduler:
-        return "dask"
-    if args.workers:
-        return "pool"
-    return None
 
 
 def _config_for(args, base: CladeConfig) -> CladeConfig:
     changes = {}
     if getattr(args, "kind", None):
         changes["kind"] = args.kind
+    # the flags are written into the config, so the folder says where its models train
+    # and `dlgene resume` without them trains there again
     if args.workers:
-        changes["workers"] = args.workers
+        changes.update(workers=args.workers, executor="pool")
     if args.scheduler:
-        changes["scheduler"] = args.scheduler
+        changes.update(scheduler=args.scheduler, executor="dask")
     if getattr(args, "strategy", None):
         changes["strategy"] = args.strategy
     if getattr(args, "preset", None):
@@ -134,10 +152,46 @@ def _config_for(args, base: CladeConfig) -> CladeConfig:
     cfg = base.updated(**changes) if changes else base
     if getattr(args, "config", None):
         cfg = CladeConfig.from_json(args.config).updated(**changes)
-    return cfg.update_from_strings(args.set or [])
+    cfg = cfg.update_from_strings(args.set or [])
+    implied_executor(cfg)  # a contradiction (pool + scheduler) fails before anything is written
+    return cfg
+
+
+def _at_least(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"got {text!r}; allowed: an integer") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"got {value}; allowed: an integer >= {minimum}")
+        return value
+
+    return parse
+
+
+def _check_out(out: str) -> None:
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise FileExistsError(f"--out {out!r} is an existing file; allowed: a new folder")
+
+
+def console_main() -> int:
+    """The ``dlgene`` command: :func:`main`, with TensorFlow's C++ log lines filtered out
+    of the process's stderr unless ``--verbose`` (see :mod:`dlgene_core.quiet`)."""
+    if "--verbose" not in sys.argv[1:]:
+        filter_native_stderr()
+    return main()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C before or after the run (e.g. while data loads)
+        print("\ndlgene: interrupted", file=sys.stderr)
+        return INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dlgene", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -149,12 +203,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             help="override a config field (repeatable), e.g. population_size=8",
         )
         p.add_argument(
-            "--workers", type=int, default=0, help="train in a pool of N worker processes"
+            "--workers", type=_at_least(0), default=0, help="train in a pool of N worker processes"
         )
         p.add_argument("--scheduler", default="", help="train on the Dask scheduler at ADDRESS")
         p.add_argument(
             "--generations",
-            type=int,
+            type=_at_least(1),
             default=None,
             help="generations in total (default: the config's)",
         )
@@ -165,7 +219,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             help="how children are chosen (default: the config's)",
         )
         p.add_argument("--quiet", action="store_true", help="no progress bar")
-        p.add_argument("--top", type=int, default=5, help="best models to print at the end")
+        p.add_argument(
+            "--verbose", action="store_true", help="show TensorFlow's own log and warnings"
+        )
+        p.add_argument(
+            "--top", type=_at_least(1), default=5, help="best models to print at the end"
+        )
 
     ev = sub.add_parser("evolve", help="start a new clade and evolve it")
     ev.add_argument(
@@ -191,16 +250,30 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     sh = sub.add_parser("show", help="print the best models of an experiment folder")
     sh.add_argument("folder")
-    sh.add_argument("--top", type=int, default=5)
+    sh.add_argument("--top", type=_at_least(1), default=5)
+
+    ck = sub.add_parser(
+        "check", help="verify a folder: every model's files; list damage and orphans"
+    )
+    ck.add_argument("folder")
 
     args = parser.parse_args(argv)
+    # before anything imports TensorFlow: its C++ log levels are read at import
+    quiet_environment(getattr(args, "verbose", False))
     try:
-        if args.command == "show":
-            clade = Clade.open(args.folder)
+        if args.command == "check":
+            from .check import check_folder
+
+            report = check_folder(args.folder)
+            print(report.format())
+            return 1 if report.damaged else 0
+        if args.command == "show":  # read-only: no lock, works beside a running writer
+            clade = Clade.open(args.folder, read_only=True)
             print(_summary(clade))
             print(format_best(clade, args.top))
             return 0
         if args.command == "evolve":
+            _check_out(args.out)
             cfg = _config_for(args, CladeConfig())
             clade = clade_class(cfg.kind)(
                 cfg, data=args.data, folder=args.out, data_path=args.data_path
@@ -208,16 +281,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             clade = Clade.open(args.folder)
             if args.set or args.workers or args.scheduler or args.strategy:
-                clade.config = _config_for(args, clade.config)
-                clade.store.write_config(clade.config)
-        _run(clade, args.generations, _executor(args), args.quiet)
-        print(_summary(clade))
-        print(format_best(clade, args.top))
-        return 0
-    except (ValueError, KeyError, FileNotFoundError, RuntimeError) as exc:
-        print(f"dlgene: error: {exc}", file=sys.stderr)
+                try:
+                    clade.reconfigure(_config_for(args, clade.config))
+                except BaseException:
+                    clade.close()
+                    raise
+        with clade:
+            finished = _run(clade, args.generations, None, args.quiet)
+            print(_summary(clade))
+            print(format_best(clade, args.top))
+        return 0 if finished else INTERRUPTED
+    except (ValueError, KeyError, OSError, RuntimeError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"dlgene: error: {message}", file=sys.stderr)
         return 2
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console_main())

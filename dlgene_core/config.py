@@ -15,9 +15,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from traitlets import Bool, Dict, Float, HasTraits, Int, List, Tuple, Unicode, validate
+from traitlets import Bool, Dict, Float, HasTraits, Int, List, TraitError, Tuple, Unicode, validate
 
 from .errors import ConfigError
+from .strict import check_value, unknown_field
 
 ALL_ACTIVATIONS = (
     "softmax",
@@ -52,6 +53,12 @@ TRAINING_ACTIVATIONS = ("relu", "elu", "selu", "gelu", "swish", "tanh")
 DEFAULT_LR_RANGES = {"adaptive": (1e-4, 1e-2), "sgd": (1e-3, 3e-1)}
 # adagrad and adadelta barely move at these rates in Keras 3; the classic preset keeps them
 DEFAULT_OPTIMIZERS = ("adam", "nadam", "adamax", "rmsprop", "sgd")
+# Bounds a user would accept: far above any real search, low enough to stop a typo
+# (population_size=10**9) before it allocates or runs for years.
+MAX_POPULATION = 10_000
+MAX_GENERATIONS = 100_000
+MAX_SEED = 2**32 - 1  # keras.utils.set_random_seed / numpy legacy seeds take 32 bits
+MAX_TRAIN_TIME = 30 * 24 * 3600.0  # 30 days a model
 
 # Integer (low, high) ranges, inclusive, with the smallest low and largest high allowed.
 INT_RANGES: dict[str, tuple[int, int]] = {
@@ -101,6 +108,36 @@ def _probability(default: float, help: str) -> Float:
 
 class CladeConfig(HasTraits):
     """Search space and run settings. Edit it in place (the widgets do) or with ``updated``."""
+
+    def __init__(self, **values: Any):
+        fields = self._config_traits()
+        for key in values:
+            if key not in fields:
+                raise unknown_field(key, values[key], fields)
+        super().__init__(**values)
+
+    @classmethod
+    def _config_traits(cls) -> dict[str, Any]:
+        cached = cls.__dict__.get("_config_trait_cache")
+        if cached is None:
+            cached = cls.class_traits(config=True)
+            cls._config_trait_cache = cached
+        return cached
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Every assignment is type-checked strictly (True is not 1, "8" is not 8) and any
+        traitlets refusal becomes a ConfigError naming the field."""
+        trait = self._config_traits().get(name)
+        if trait is None:
+            super().__setattr__(name, value)
+            return
+        check_value(name, trait, value)
+        try:
+            super().__setattr__(name, value)
+        except ConfigError:
+            raise
+        except TraitError as exc:
+            raise ConfigError(name, value, str(exc)) from None
 
     # --- run ---------------------------------------------------------------------------
     kind = Unicode("GAFC1", help="clade kind: a registered family (dlgene_core.families)").tag(
@@ -303,29 +340,35 @@ class CladeConfig(HasTraits):
 
     @validate("population_size")
     def _check_population(self, proposal):
-        return _int_at_least("population_size", proposal.value, 2)
+        return _int_between("population_size", proposal.value, 2, MAX_POPULATION)
 
     @validate("generations")
     def _check_generations(self, proposal):
-        return _int_at_least("generations", proposal.value, 1)
+        return _int_between("generations", proposal.value, 1, MAX_GENERATIONS)
 
     @validate("max_mutations")
     def _check_max_mutations(self, proposal):
-        return _int_at_least("max_mutations", proposal.value, 1)
+        return _int_between("max_mutations", proposal.value, 1, 100)
+
+    @validate("seed")
+    def _check_seed(self, proposal):
+        return _int_between("seed", proposal.value, 0, MAX_SEED)
 
     @validate("workers", "retries")
     def _check_non_negative(self, proposal):
-        return _int_at_least(proposal.trait.name, proposal.value, 0)
+        return _int_between(proposal.trait.name, proposal.value, 0, 1024)
 
     @validate("max_words", "sequence_length")
     def _check_data_sizes(self, proposal):
-        return _int_at_least(proposal.trait.name, proposal.value, 2)
+        return _int_between(proposal.trait.name, proposal.value, 2, 1_000_000)
 
     @validate("max_train_time")
     def _check_time(self, proposal):
         value = proposal.value
-        if not (math.isfinite(value) and value > 0):
-            raise ConfigError("max_train_time", value, "a finite number of seconds > 0")
+        if not (math.isfinite(value) and 0 < value <= MAX_TRAIN_TIME):
+            raise ConfigError(
+                "max_train_time", value, f"a finite number of seconds > 0 and <= {MAX_TRAIN_TIME:g}"
+            )
         return value
 
     @validate("validation_fraction")
@@ -400,6 +443,8 @@ class CladeConfig(HasTraits):
         allowed = f"a mapping of {list(ALL_REGULARIZERS)} to probabilities summing to 1"
         if not value or any(k not in ALL_REGULARIZERS for k in value):
             raise ConfigError("regularizers", value, allowed)
+        if any(isinstance(v, bool) or not isinstance(v, int | float) for v in value.values()):
+            raise ConfigError("regularizers", value, allowed)
         probs = {k: float(v) for k, v in value.items()}
         if any(p < 0 for p in probs.values()) or not math.isclose(
             sum(probs.values()), 1.0, abs_tol=1e-6
@@ -418,13 +463,11 @@ class CladeConfig(HasTraits):
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> CladeConfig:
+        if not isinstance(values, Mapping):
+            raise ConfigError("config", values, "a mapping (JSON object) of config fields")
         unknown = sorted(set(values) - set(cls.field_names()))
         if unknown:
-            raise ConfigError(
-                unknown[0],
-                values[unknown[0]],
-                "one of the config fields: " + ", ".join(cls.field_names()),
-            )
+            raise unknown_field(unknown[0], values[unknown[0]], cls.field_names())
         cfg = cls()
         with cfg.hold_trait_notifications():
             for name, value in values.items():
@@ -440,8 +483,24 @@ class CladeConfig(HasTraits):
     @classmethod
     def from_json(cls, text_or_path: str | os.PathLike) -> CladeConfig:
         candidate = Path(text_or_path) if not str(text_or_path).lstrip().startswith("{") else None
-        text = candidate.read_text() if candidate is not None else str(text_or_path)
-        return cls.from_dict(json.loads(text))
+        where = str(candidate) if candidate is not None else "config JSON text"
+        try:
+            text = candidate.read_text() if candidate is not None else str(text_or_path)
+            values = json.loads(text)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(where, "", f"a readable JSON file ({exc})") from None
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                where,
+                f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+                "a JSON object of config fields",
+            ) from None
+        if not isinstance(values, dict):
+            raise ConfigError(where, values, "a JSON object of config fields")
+        try:
+            return cls.from_dict(values)
+        except ConfigError as exc:
+            raise ConfigError(exc.field, exc.value, f"{exc.allowed} (in {where})") from None
 
     @classmethod
     def from_preset(cls, name: str, **changes: Any) -> CladeConfig:
@@ -468,9 +527,7 @@ class CladeConfig(HasTraits):
             if not sep or not key:
                 raise ConfigError("--set", item, "key=value, e.g. population_size=8")
             if key not in self.field_names():
-                raise ConfigError(
-                    key, raw, "one of the config fields: " + ", ".join(self.field_names())
-                )
+                raise unknown_field(key, raw, self.field_names())
             changes[key] = _parse_cli_value(self, key, raw.strip())
         return self.updated(**changes)
 
@@ -503,6 +560,12 @@ def _one_of(field: str, value: object, allowed: Iterable[str]) -> str:
 def _int_at_least(field: str, value: int, minimum: int) -> int:
     if value < minimum:
         raise ConfigError(field, value, f"an integer >= {minimum}")
+    return value
+
+
+def _int_between(field: str, value: int, minimum: int, maximum: int) -> int:
+    if not minimum <= value <= maximum:
+        raise ConfigError(field, value, f"an integer >= {minimum} and <= {maximum}")
     return value
 
 
@@ -567,7 +630,7 @@ def _parse_cli_value(cfg: CladeConfig, key: str, raw: str) -> Any:
         if not isinstance(value, bool):
             raise ConfigError(key, raw, "true or false")
         return value
-    if isinstance(current, float) and isinstance(value, int):
+    if isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if isinstance(current, int) and isinstance(value, float):
         if not value.is_integer():

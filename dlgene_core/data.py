@@ -72,7 +72,8 @@ class Dataset:
     # the label the user gave for each class index (identity for labels 0..K-1): models
     # predict indices, predictions and exports translate them back through this list
     classes: list[Any] = field(default_factory=list)
-    # what make_dataset did that the user should know (e.g. a grown small validation split)
+    # things the user should know about how the data was read (remapped labels, unscaled
+    # bytes, a grown small validation split): the clade prints them once
     notes: list[str] = field(default_factory=list)
     _stats: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
@@ -115,12 +116,18 @@ class Dataset:
 
 # ---------------------------------------------------------------------- validation
 def check_arrays(x: Any, y: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
-    """Validate one (x, y) pair; return float/int arrays. ``what`` names it in errors."""
+    """Validate one (x, y) pair; return numeric x and labels (int64, or str for text labels).
+    ``what`` names the pair in errors."""
     x = np.asarray(x)
     y = np.asarray(y)
     if x.ndim < 2:
         raise DataError(
             f"{what}: x must have a sample axis and at least one feature axis, got shape {x.shape}"
+        )
+    if np.issubdtype(x.dtype, np.complexfloating):
+        raise DataError(
+            f"{what}: x is complex ({x.dtype}); models take real features: pass the real and "
+            "imaginary parts (or magnitude and phase) as separate features"
         )
     if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
         raise DataError(f"{what}: x must be numeric, got dtype {x.dtype}")
@@ -138,21 +145,93 @@ def check_arrays(x: Any, y: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
     if np.issubdtype(x.dtype, np.floating) and not np.all(np.isfinite(x)):
         bad = int(np.count_nonzero(~np.isfinite(x)))
         raise DataError(f"{what}: x holds {bad} NaN or infinite values")
+    return x, _labels(y, what)
+
+
+def _labels(y: np.ndarray, what: str) -> np.ndarray:
+    """Whole-number labels as int64, text labels as str; anything else is a DataError."""
+    if y.dtype == object and all(isinstance(v, str) for v in y):
+        y = y.astype(str)
+    if y.dtype.kind in "US":
+        return y.astype(str)
+    if y.dtype == bool:
+        return y.astype(np.int64)
     if np.issubdtype(y.dtype, np.floating):
         if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
             raise DataError(f"{what}: y must hold whole class labels, found non-integers")
     elif not np.issubdtype(y.dtype, np.integer):
-        raise DataError(f"{what}: y must hold integer class labels, got dtype {y.dtype}")
-    y = y.astype(np.int64)
-    if y.min() < 0:
-        raise DataError(f"{what}: class labels must be >= 0, found {int(y.min())}")
-    return x, y
+        raise DataError(f"{what}: y must hold integer or string class labels, got dtype {y.dtype}")
+    return y.astype(np.int64)
+
+
+def label_classes(
+    y_train: np.ndarray, class_names: list[str] | None, what: str = "training data"
+) -> tuple[list[Any], str]:
+    """The class of each index, derived from the training labels alone (sorted unique), so
+    every process and every reload finds the same mapping; and a note when it is not the
+    identity. Labels 0..K-1 (all present, or covered by ``class_names``) map to themselves."""
+    present = np.unique(y_train)
+    if len(present) < 2:
+        shown = present[0].item() if len(present) else "none"
+        raise DataError(
+            f"{what}: the labels hold {len(present)} class ({shown!r}); a classifier "
+            "needs at least 2 classes in the training split"
+        )
+    if present.dtype.kind != "U":
+        top = int(present.max())
+        n = max(top + 1, len(class_names or []))
+        if int(present.min()) >= 0 and (len(present) == top + 1 or class_names):
+            return list(range(n)), ""
+    classes = [v.item() for v in present]
+    if class_names:
+        raise DataError(
+            f"{what}: class_names are given for labels 0..{len(class_names) - 1}, but the "
+            f"labels are {_preview(classes)}"
+        )
+    note = (
+        f"labels {_preview(classes)} are not 0..{len(classes) - 1}: remapped to class indices "
+        f"0..{len(classes) - 1} in sorted order (Dataset.classes keeps the labels; "
+        "predictions translate back through it)"
+    )
+    return classes, note
+
+
+def _preview(values: list[Any]) -> str:
+    shown = ", ".join(repr(v) for v in values[:6])
+    return f"[{shown}{', ...' if len(values) > 6 else ''}] ({len(values)} classes)"
+
+
+def _to_indices(y: np.ndarray, classes: list[Any], what: str) -> np.ndarray:
+    if classes == list(range(len(classes))) and y.dtype.kind != "U":
+        _check_label_range(y, len(classes), what)
+        return y.astype(np.int64)
+    table = np.asarray(classes)
+    if y.dtype.kind != table.dtype.kind and (y.dtype.kind == "U" or table.dtype.kind == "U"):
+        raise DataError(f"{what}: labels are {y.dtype} but training labels are {table.dtype}")
+    index = np.searchsorted(table, y)
+    index = np.clip(index, 0, len(table) - 1)
+    unknown = y[table[index] != y]
+    if len(unknown):
+        raise DataError(
+            f"{what}: label {unknown[0].item()!r} is outside the training labels "
+            f"{_preview(classes)}"
+        )
+    return index.astype(np.int64)
 
 
 def _check_label_range(y: np.ndarray, n_classes: int, what: str) -> None:
-    if y.max() >= n_classes:
+    if y.min() < 0 or y.max() >= n_classes:
+        bad = int(y.min()) if y.min() < 0 else int(y.max())
+        raise DataError(f"{what}: label {bad} is outside the training labels 0..{n_classes - 1}")
+
+
+def _check_after_cast(x: np.ndarray, what: str) -> None:
+    """float64 beyond float32's range passes the finite check and becomes inf in the cast."""
+    if np.issubdtype(x.dtype, np.floating) and not np.all(np.isfinite(x)):
+        bad = int(np.count_nonzero(~np.isfinite(x)))
         raise DataError(
-            f"{what}: label {int(y.max())} is outside the training labels 0..{n_classes - 1}"
+            f"{what}: {bad} values of x exceed float32's range (|x| > 3.4e38) and become "
+            "infinite when cast to float32; rescale the features"
         )
 
 
@@ -260,14 +339,14 @@ def make_dataset(
             f"training x has sample shape {x_train.shape[1:]} but test x has {x_test.shape[1:]}"
         )
     # classes come from the training labels (and names): a test label beyond them is an error
-    n_classes = max(int(y_train.max()) + 1, len(class_names or []))
-    _check_label_range(y_test, n_classes, "test data")
-    if n_classes < 2:
-        raise DataError("labels: need at least 2 classes, found 1")
-    notes: list[str] = []
+    classes, note = label_classes(y_train, class_names)
+    notes = [note] if note else []
+    y_train = _to_indices(y_train, classes, "training data")
+    y_test = _to_indices(y_test, classes, "test data")
+    n_classes = len(classes)
     if x_val is not None or y_val is not None:
         x_val, y_val = check_arrays(x_val, y_val, "validation data")
-        _check_label_range(y_val, n_classes, "validation data")
+        y_val = _to_indices(y_val, classes, "validation data")
         if x_val.shape[1:] != x_train.shape[1:]:
             raise DataError(
                 f"training x has sample shape {x_train.shape[1:]} but validation x has "
@@ -280,7 +359,19 @@ def make_dataset(
         x_tr, y_tr, x_val, y_val = _split_validation(
             x_train, y_train, fraction, spec.seed, spec.stratify
         )
+    if len(np.unique(y_tr)) < 2:
+        raise DataError(
+            "training data: after holding out the validation split the training split holds "
+            "1 class; give more samples of each class"
+        )
     splits = [shape_for_form(a, spec.form, name) for a in (x_tr, x_val, x_test)]
+    for split, what in zip(splits, ("training data", "validation data", "test data"), strict=True):
+        _check_after_cast(split, what)
+    if x_train.dtype == np.uint8 and spec.form != "tokens" and int(x_train.max()) > 1:
+        notes.append(
+            f"x is uint8 with values {int(x_train.min())}..{int(x_train.max())}: models see "
+            "them unscaled; divide by the maximum (255 for images) to scale them to 0..1"
+        )
     dataset = Dataset(
         name,
         splits[0],
@@ -291,11 +382,11 @@ def make_dataset(
         y_test,
         n_classes,
         spec.form,
-        list(class_names or [str(i) for i in range(n_classes)]),
+        list(class_names or [str(c) for c in classes]),
         vocab_size,
-        list(range(n_classes)),
+        classes,
+        notes,
     )
-    dataset.notes = notes
     return dataset
 
 
@@ -309,7 +400,8 @@ def shape_for_form(x: np.ndarray, form: str, name: str) -> np.ndarray:
             )
         return x.astype(np.int32)
     if x.dtype != np.uint8:  # uint8 stays: see the module docstring
-        x = x.astype(np.float32)
+        with np.errstate(over="ignore"):  # overflow is checked (and named) after the cast
+            x = x.astype(np.float32)
     if form == "flat":
         return x.reshape(len(x), -1)
     # grid: sequences (N, steps) gain a channel axis; images keep (N, H, W, C).
@@ -513,10 +605,14 @@ def load_mnist1d(spec: DataSpec) -> Dataset:
 
 def load_arrays_file(spec: DataSpec) -> Dataset:
     """User arrays saved by :func:`save_arrays` (keys x_train, y_train, x_test, y_test, and
-    optionally x_val, y_val: the user's own validation split)."""
+    optionally x_val, y_val: the user's own validation split), or a user's .npz with keys x
+    and y (split 80/20 by the seed)."""
     f = load_npz_arrays(spec.path, f"data {spec.name!r}")
     names = json.loads(str(f["class_names"])) if "class_names" in f else None
-    arrays = (_key(f, k, spec.path) for k in ("x_train", "y_train", "x_test", "y_test"))
+    if "x_train" not in f and {"x", "y"} <= set(f):  # one (x, y) pair: split 80/20 by seed
+        arrays = split_user_arrays((f["x"], f["y"]), spec.seed, spec.stratify)
+    else:
+        arrays = tuple(_key(f, k, spec.path) for k in ("x_train", "y_train", "x_test", "y_test"))
     val = (f["x_val"], _key(f, "y_val", spec.path)) if "x_val" in f else (None, None)
     return make_dataset(spec.name, *arrays, spec, names, x_val=val[0], y_val=val[1])
 
@@ -577,6 +673,19 @@ def load_dataset_cached(spec: DataSpec) -> Dataset:
     return _CACHE[key]
 
 
+def describe_source(spec: DataSpec) -> str:
+    """Which data a spec loads, in words: the file when there is one."""
+    if spec.name in _LOADERS:
+        return f"built-in {spec.name!r}" + (f" from {spec.path}" if spec.path else "")
+    return f"file {spec.path}" if spec.name != "arrays" else "arrays given in Python"
+
+
+def remember_dataset(spec: DataSpec, dataset: Dataset) -> None:
+    """Cache a data set already loaded (and checked) for ``spec``, e.g. at clade creation."""
+    _CACHE.clear()
+    _CACHE[json.dumps(spec.to_dict(), sort_keys=True)] = dataset
+
+
 def with_form(spec: DataSpec, form: str) -> DataSpec:
     return replace(spec, form=form)
 
@@ -589,7 +698,9 @@ def split_user_arrays(data: tuple, seed: int, stratify: bool = False) -> tuple:
         x, y = check_arrays(data[0], data[1], "data")
         return _split_test(x, y, 0.2, seed, stratify)
     if len(data) == 4:
-        return tuple(data)
+        x_train, y_train = check_arrays(data[0], data[1], "training data")
+        x_test, y_test = check_arrays(data[2], data[3], "test data")
+        return x_train, y_train, x_test, y_test
     if len(data) == 6:
         x_train, y_train, x_val, y_val, x_test, y_test = data
         return x_train, y_train, x_test, y_test, x_val, y_val

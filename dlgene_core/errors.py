@@ -29,3 +29,7 @@ class CladeStateError(RuntimeError):
 
 class UnsafeModelError(ValueError):
     """A model file needs code execution to load (e.g. a Lambda layer) and was refused."""
+
+
+class DamagedFolderError(CladeStateError):
+    """A file of an experiment folder is missing, truncated or lacks what it must hold."""

@@ -31,3 +31,17 @@ def load_model_safely(path: str | os.PathLike, compile: bool = False):
                 "the file did not come from a dlgene run"
             ) from None
         raise
+
+
+def save_h5_quietly(model, path: str | os.PathLike) -> None:
+    """``model.save`` to .h5 without Keras' "HDF5 is legacy" warning: .h5 is the format
+    dlgene chose (see trainer._h5_bytes), so the warning says nothing to the user."""
+    import logging
+
+    absl = logging.getLogger("absl")
+    level = absl.level
+    absl.setLevel(logging.ERROR)
+    try:
+        model.save(path)
+    finally:
+        absl.setLevel(level)

@@ -101,9 +101,10 @@ def prepare_tensorflow(deterministic: bool, threads: int | None = None) -> None:
     import tensorflow as tf
 
     from .determinism import isolate_keras_seeds
+    from .quiet import quiet_if_asked
 
+    quiet_if_asked()
     isolate_keras_seeds()
-
     if threads:
         try:
             tf.config.threading.set_intra_op_parallelism_threads(threads)

@@ -62,7 +62,7 @@ class DlgeneMagics(Magics):
         if target in namespace and isinstance(namespace[target], Clade):
             clade = namespace[target]
         elif Path(target).is_dir():
-            clade = Clade.open(target)
+            clade = _open_for_dashboard(target)
         elif target in namespace:
             raise UsageError(
                 f"{target!r} is a {type(namespace[target]).__name__}; allowed: a Clade "
@@ -118,3 +118,16 @@ def unload_ipython_extension(ipython) -> None:
         magics = ipython.magics_manager.magics[kind]
         for name in ("dlgene_dashboard", "dlgene_config"):
             magics.pop(name, None)
+
+
+def _open_for_dashboard(folder: str) -> Clade:
+    """A folder's clade for a dashboard: as its writer when free; read-only (buttons then
+    report that they cannot write) while another process, e.g. a running `dlgene evolve`,
+    holds it, so a dashboard can watch or review any run."""
+    from dlgene_core.folderlock import FolderInUseError
+
+    try:
+        return Clade.open(folder)
+    except FolderInUseError as exc:
+        print(f"dlgene: {exc}; the dashboard opens it read-only")
+        return Clade.open(folder, read_only=True)

@@ -22,7 +22,8 @@ def test_evolve_resume_show(tmp_path, capsys) -> None:
     assert rc == 0
     out, err = capsys.readouterr()
     assert "gen 0 [" in err and "2/2" in err  # the progress bar
-    assert "GAFC1 in" in out and "4 models finished" in out and "best genotype (" in out
+    assert "GAFC1 in" in out and "2 generations (0-1), 4 models recorded" in out
+    assert "best genotype (" in out
     clade = Clade.open(folder)
     assert clade.config.population_size == 2 and clade.config.epochs == (1, 2)
     assert clade.config.optimizers == ["adam", "nadam"]
@@ -32,7 +33,7 @@ def test_evolve_resume_show(tmp_path, capsys) -> None:
     assert rc == 0
     out, err = capsys.readouterr()
     assert "gen 2 [" not in err  # --quiet
-    assert "6 models finished" in out
+    assert "3 generations (0-2), 6 models recorded" in out
     clade = Clade.open(folder)
     assert clade.generation == 2
     assert sorted(set(clade.phenotypes["generation"])) == [0, 1, 2]

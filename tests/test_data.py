@@ -34,20 +34,25 @@ def test_nan_is_rejected_with_a_count() -> None:
         check_arrays(x, y, "training data")
 
 
-def test_negative_labels() -> None:
+def test_negative_and_string_labels_are_remapped() -> None:
     x, y = _arrays()
     y = y.copy()
     y[4] = -1
-    with pytest.raises(DataError, match="labels must be >= 0, found -1"):
-        check_arrays(x, y, "training data")
+    ds = make_dataset("toy", x, y, x, y, DataSpec("toy"))
+    assert ds.classes == [-1, 0, 1, 2] and ds.n_classes == 4
+    assert "remapped" in ds.notes[0]
+    words = np.array(["b", "a", "c"])[np.arange(20) % 3]
+    ds = make_dataset("toy", x, words, x, words, DataSpec("toy"))
+    assert ds.classes == ["a", "b", "c"]
+    np.testing.assert_array_equal(np.asarray(ds.classes)[ds.y_test], words)
 
 
-def test_fractional_and_string_labels() -> None:
+def test_fractional_labels() -> None:
     x, _ = _arrays()
     with pytest.raises(DataError, match="whole class labels"):
         check_arrays(x, np.full(20, 0.5), "data")
-    with pytest.raises(DataError, match="integer class labels"):
-        check_arrays(x, np.array(["a"] * 20), "data")
+    with pytest.raises(DataError, match="integer or string class labels"):
+        check_arrays(x, np.full(20, 1 + 2j), "data")
 
 
 def test_test_labels_outside_training_labels() -> None:

@@ -23,7 +23,7 @@ def resolve_executor(executor: Any, config) -> Executor:
     if isinstance(executor, Executor):
         return executor
     if executor is None:
-        executor = config.executor
+        executor = implied_executor(config)
     if isinstance(executor, str):
         if executor == "inprocess":
             return InProcessExecutor()
@@ -62,4 +62,31 @@ def executor_for(executor: Any, config) -> Iterator[Executor]:
             runner.close()
 
 
-__all__ = ["Executor", "InProcessExecutor", "JobFeed", "executor_for", "resolve_executor"]
+def implied_executor(config) -> str:
+    """The config's executor, where a scheduler address means Dask and workers > 0 mean a
+    pool (setting either alone used to be ignored); a contradiction is a ConfigError."""
+    from ..errors import ConfigError
+
+    name = config.executor
+    if config.scheduler:
+        if name == "pool":
+            raise ConfigError(
+                "scheduler",
+                config.scheduler,
+                "empty when executor='pool': a scheduler address means Dask "
+                "(set executor=dask, or scheduler='' for the pool)",
+            )
+        return "dask"
+    if config.workers and name == "inprocess":
+        return "pool"
+    return name
+
+
+__all__ = [
+    "Executor",
+    "InProcessExecutor",
+    "JobFeed",
+    "executor_for",
+    "implied_executor",
+    "resolve_executor",
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,8 +20,18 @@ ONE_THREAD_ENV = {
     "OMP_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
     "OPENBLAS_NUM_THREADS": "1",
-    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
 }
+
+
+def worker_env() -> dict[str, str]:
+    """ONE_THREAD_ENV plus the parent's log levels now (the CLI sets them at start)."""
+    env = dict(ONE_THREAD_ENV)
+    for key in ("TF_CPP_MIN_LOG_LEVEL", "DLGENE_QUIET", "GRPC_VERBOSITY", "ABSL_MIN_LOG_LEVEL"):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    return env
+
 
 # the growth tables' columns (as in growth.py, which imports keras: workers only)
 BATCH_COLUMNS = ("epoch", "batch", "loss", "accuracy", "time")

@@ -34,6 +34,7 @@ from .common import (
     check_positive,
     failed_result,
     hard_time_limit,
+    worker_env,
 )
 from .feed import JobFeed, as_feed
 from .placement import pin_to_slot
@@ -183,7 +184,7 @@ class DaskExecutor(Executor):
             from distributed import Client, LocalCluster
 
             if self.address:
-                self._client = Client(self.address)
+                self._client = _connect(Client, self.address)
             else:
                 import dask
 
@@ -193,7 +194,7 @@ class DaskExecutor(Executor):
                         threads_per_worker=1,
                         processes=True,
                         dashboard_address=None,
-                        env=dict(ONE_THREAD_ENV),
+                        env=worker_env(),
                     )
                 self._client = Client(self._cluster)
         return self._client
@@ -437,3 +438,21 @@ class _DaskRun:
             future.cancel()
         with contextlib.suppress(Exception):
             self.client.unsubscribe_topic(self.topic)
+
+
+CONNECT_TIMEOUT_S = 10
+
+
+def _connect(client_class, address: str):
+    """A Client for a running scheduler, or a ConfigError naming the address within 10 s."""
+    from ..errors import ConfigError
+
+    try:
+        return client_class(address, timeout=CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ConfigError(
+            "scheduler",
+            address,
+            f"the address of a running Dask scheduler; none answered within "
+            f"{CONNECT_TIMEOUT_S} s ({type(exc).__name__}: {exc})",
+        ) from None

@@ -33,12 +33,12 @@ from ..data import DataSpec
 from ..trainer import GrowJob, ModelResult
 from .base import EventCallback, Executor, Jobs, ResultCallback, StopCheck
 from .common import (
-    ONE_THREAD_ENV,
     EventBuffer,
     check_int,
     check_positive,
     failed_result,
     hard_time_limit,
+    worker_env,
 )
 from .feed import JobFeed, as_feed
 from .placement import PIN_ENV, available_cpus, gpu_env, pin_to_cpu, visible_gpus
@@ -410,7 +410,7 @@ class ProcessPoolExecutor(Executor):
         self._spawn(w.slot)
 
     def _spawn(self, slot: int) -> None:
-        env = {**ONE_THREAD_ENV, **gpu_env(slot, self.gpus)}
+        env = {**worker_env(), **gpu_env(slot, self.gpus)}
         if self._cpus:
             env[PIN_ENV] = str(self._cpus[slot % len(self._cpus)])
         tasks_recv, tasks_send = self._ctx.Pipe(duplex=False)
