@@ -25,7 +25,7 @@ from dlgene_core import GAFC1, CladeConfig
 
 
 def make_config(population: int, epochs: int, batch: tuple[int, int]) -> CladeConfig:
-    return CladeConfig(population_size=population, seed=7).updated(
+    return CladeConfig.from_preset("classic", population_size=population, seed=7).updated(
         epochs=(epochs, epochs), nb_units=(16, 64), nb_layers=(1, 2), batch_size=batch
     )
 

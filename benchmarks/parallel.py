@@ -35,7 +35,7 @@ SPEC = DataSpec(name="digits", form="flat")
 
 
 def fixed_jobs(n: int, epochs: int) -> list[GrowJob]:
-    config = CladeConfig().updated(max_train_time=120).to_dict()
+    config = CladeConfig.from_preset("classic", max_train_time=120).to_dict()
     jobs = []
     for i in range(n):
         units = (64, 128, 96, 32)[i % 4]

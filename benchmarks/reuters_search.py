@@ -67,7 +67,9 @@ def main() -> None:
     generations = args.generations or (2 if args.quick else 3)
     population = args.population or (4 if args.quick else 20)
     values = {**SEARCH, **(QUICK if args.quick else {})}
-    cfg = CladeConfig(population_size=population, generations=generations, seed=args.seed, **values)
+    cfg = CladeConfig.from_preset(  # classic: the figures in README were measured with it
+        "classic", population_size=population, generations=generations, seed=args.seed, **values
+    )
     folder = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="dlgene-reuters-"))
     folder = folder / "run" if not args.out else folder
     logging.getLogger("tensorflow").setLevel(logging.ERROR)

@@ -96,6 +96,7 @@ class Clade(HasTraits):
         self._listeners: list = []
         self._holds_lock = False
         self._notes_shown = False
+        self._curves: dict[str, list[float]] = {}  # model id -> val curve, for the pruner
         if _restore:
             return
         self._already_a_clade()
@@ -506,20 +507,24 @@ class Clade(HasTraits):
             return pd.DataFrame()
 
     def _prune_thresholds(self) -> list[float]:
-        """Per-epoch values a model must reach to go on (NaN: no check), from finished models.
+        """Per-epoch values a model must reach to go on (NaN: no check), from the completed
+        models of earlier generations.
 
-        Computed here, when jobs are made, so that workers need no shared state."""
+        Computed here, when jobs are made, so that workers need no shared state; earlier
+        generations only, so the thresholds are the same whatever order models finish in,
+        on any executor, and after a resume."""
         from .pruning import prune_thresholds
 
         if self.config.pruner == "none" or self.phenotypes.empty:
             return []
         table = self.phenotypes
-        completed = table[table["status"].isin(("ok", "timed_out"))]["model_id"]
+        earlier = table[table["generation"] < self.generation]
+        completed = earlier[earlier["status"].isin(("ok", "timed_out"))]["model_id"]
         curves = [self._val_curve(m) for m in completed]
         return prune_thresholds(self.config, [c for c in curves if len(c)])
 
     def _val_curve(self, model_id: str) -> list[float]:
-        cache = self.__dict__.setdefault("_curves", {})
+        cache = self._curves
         if model_id not in cache:
             epochs = self.store.read_growth(model_id, "epochs")
             metric = self.config.selection_metric

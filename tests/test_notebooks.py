@@ -151,7 +151,15 @@ def test_02_dashboard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(widget_views(nb)) >= 3  # the dashboard, %dlgene_dashboard, %dlgene_config
     phenotypes = pd.read_parquet(run / "phenotypes.parquet")
     assert len(phenotypes) == 12
-    assert set(phenotypes["status"]) <= {"ok", "timed_out", "diverged", "failed"}
+    # the default preset prunes (median pruner) and never trains a repeat (duplicate)
+    assert set(phenotypes["status"]) <= {
+        "ok",
+        "timed_out",
+        "diverged",
+        "failed",
+        "pruned",
+        "duplicate",
+    }
 
 
 def test_03_pick_parents_by_hand(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
