@@ -35,8 +35,11 @@ def unknown_field(key: str, value: object, fields: Iterable[str]) -> ConfigError
     """The error for a key that is not a field, suggesting the closest field name."""
     fields = sorted(fields)
     close = difflib.get_close_matches(str(key), fields, n=1, cutoff=0.6)
-    hint = f"did you mean {close[0]!r}? " if close else ""
-    return ConfigError(str(key), value, f"a config field name ({hint}one of: {', '.join(fields)})")
+    if close:
+        allowed = f"a config field name (did you mean {close[0]!r}?)"
+    else:
+        allowed = "one of the config fields: " + ", ".join(fields)
+    return ConfigError(str(key), value, allowed)
 
 
 def _is_int(value: object) -> bool:
