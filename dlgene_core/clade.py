@@ -40,9 +40,10 @@ from .errors import CladeStateError, DamagedFolderError, DataError
 from .families import family_names, get_family
 from .modelfiles import load_model_safely, save_h5_quietly
 from .operators import from_row
+from .records import FINISHED_STATUSES, PHENOTYPE_COLUMNS, GrowJob, ModelResult
 from .storage import ExperimentFolder
 from .strategies import History, get_strategy, manual_selection
-from .trainer import FINISHED_STATUSES, PHENOTYPE_COLUMNS, GrowJob, ModelResult, model_seed
+from .trainer import model_seed
 
 # fields a folder keeps once it has genotypes: its models, data split and seeds depend on them
 FIXED_ONCE_GROWN = ("kind", "seed", "max_words", "sequence_length", "validation_fraction")

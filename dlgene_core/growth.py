@@ -22,9 +22,9 @@ from typing import Any
 import keras
 import pandas as pd
 
+from .records import BATCH_COLUMNS, EPOCH_COLUMNS
+
 Listener = Callable[[dict[str, Any]], None]
-BATCH_COLUMNS = ("epoch", "batch", "loss", "accuracy", "time")
-EPOCH_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "time")
 
 
 class MonitorGrowth(keras.callbacks.Callback):

@@ -16,10 +16,8 @@ import pandas as pd
 from .config import CladeConfig
 from .families.base import Family
 from .operators import random_genotype, to_row
+from .records import RANKED_AFTER_USABLE, USABLE_STATUSES
 
-USABLE_STATUSES = ("ok", "timed_out")
-# Ranked after every usable model: stopped by the pruner, so their metric is of fewer epochs.
-RANKED_AFTER_USABLE = ("pruned",)
 SPAWN, BREED, SELECT, TRAIN, DEDUP = 0, 1, 2, 3, 4
 SELECTION_COLUMNS = ["generation", "model_id", "reason", "metric", "value"]
 

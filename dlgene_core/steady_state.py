@@ -30,7 +30,7 @@ from .executors import JobFeed
 
 if TYPE_CHECKING:
     from .clade import Clade
-    from .trainer import GrowJob, ModelResult
+    from .records import GrowJob, ModelResult
 
 _STEADY = 10_007  # keeps a steady-state child's generators apart from the generational ones
 

@@ -13,77 +13,23 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from .data import Dataset
+from .records import (  # noqa: F401  (re-exported: the names callers know)
+    FINISHED_STATUSES,
+    PHENOTYPE_COLUMNS,
+    GrowJob,
+    ModelResult,
+)
 
 if TYPE_CHECKING:
     from .growth import MonitorGrowth
 
 Listener = Callable[[dict[str, Any]], None]
-
-PHENOTYPE_COLUMNS = (
-    "model_id",
-    "generation",
-    "kind",
-    "status",
-    "reason",
-    "train_loss",
-    "train_accuracy",
-    "val_loss",
-    "val_accuracy",
-    "test_loss",
-    "test_accuracy",
-    "n_params",
-    "train_time",
-    "epochs_run",
-    "best_epoch",
-    "batches_run",
-    "worker",
-    "repairs",
-    "duplicate_of",
-)
-# "pruned": stopped by the pruner; "duplicate": a repeat of a trained genotype, not trained.
-FINISHED_STATUSES = ("ok", "timed_out", "diverged", "failed", "pruned", "duplicate")
-
-
-@dataclass
-class GrowJob:
-    """Everything a worker needs to grow one model (JSON-friendly)."""
-
-    model_id: str
-    generation: int
-    kind: str
-    genotype: dict[str, Any]
-    seed: int
-    config: dict[str, Any]
-    # per epoch (0-based), the value the selection metric must reach to go on (NaN: no
-    # check); made by the clade from earlier models, so workers need no shared state
-    prune_thresholds: list[float] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class ModelResult:
-    model_id: str
-    phenotype: dict[str, Any]
-    batches: pd.DataFrame
-    epochs: pd.DataFrame
-    misclassified: pd.DataFrame | None = None
-    confusion: np.ndarray | None = None
-    model_h5: bytes | None = None
-    events: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def status(self) -> str:
-        return str(self.phenotype["status"])
-
 
 def model_seed(seed: int, model_id: str) -> int:
     """A per-model training seed drawn from the clade seed and the model id."""

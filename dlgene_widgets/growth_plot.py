@@ -20,13 +20,14 @@ import numpy as np
 from traitlets import Bool, Int, List, Unicode, observe
 
 from dlgene_core import Clade
+from dlgene_core.records import CURVE_STATUSES
 
 from ._panel import Panel
 from ._retire import close_later
 from ._throttle import Throttle
 
 PALETTE = bq.CATEGORY10
-FINISHED_FOR_COMPARE = ("ok", "timed_out", "diverged", "pruned")
+FINISHED_FOR_COMPARE = CURVE_STATUSES
 COMPARE_BEST = 5  # models the compare view shows until some are picked by hand
 
 

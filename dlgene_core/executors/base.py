@@ -11,7 +11,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..data import DataSpec, load_dataset_cached
-from ..trainer import GrowJob, ModelResult, grow_one
+from ..events import start_event
+from ..records import GrowJob, ModelResult
+from ..trainer import grow_one
 from .feed import JobFeed, as_feed
 
 EventCallback = Callable[[dict[str, Any]], None]
@@ -68,6 +70,6 @@ class InProcessExecutor(Executor):
                     return
                 feed.wait(_IDLE_WAIT)  # another thread may still add or close
                 continue
-            on_event({"event": "start", "model_id": job.model_id, "worker": "main"})
+            on_event(start_event(job.model_id, "main"))
             result = grow_one(job, dataset, listener=on_event, should_stop=should_stop)
             on_result(result)

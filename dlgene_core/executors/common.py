@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..trainer import PHENOTYPE_COLUMNS, GrowJob, ModelResult
+from ..records import BATCH_COLUMNS, EPOCH_COLUMNS, PHENOTYPE_COLUMNS, GrowJob, ModelResult
 
 # Set in a worker's environment before TensorFlow initialises: one intra-op and one
 # inter-op thread per worker process (two TF pools on two busy cores collapse).
@@ -33,9 +33,6 @@ def worker_env() -> dict[str, str]:
     return env
 
 
-# the growth tables' columns (as in growth.py, which imports keras: workers only)
-BATCH_COLUMNS = ("epoch", "batch", "loss", "accuracy", "time")
-EPOCH_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "time")
 
 EventSender = Callable[[list[dict[str, Any]]], None]
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..data import DataSpec
-from ..trainer import GrowJob, ModelResult
+from ..records import GrowJob, ModelResult
 from .base import EventCallback, Executor, Jobs, ResultCallback, StopCheck
 from .common import (
     ONE_THREAD_ENV,

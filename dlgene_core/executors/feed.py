@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Iterable
 
 from ..errors import CladeStateError
-from ..trainer import GrowJob
+from ..records import GrowJob
 
 
 class JobFeed:

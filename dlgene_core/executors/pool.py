@@ -30,7 +30,8 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from ..data import DataSpec
-from ..trainer import GrowJob, ModelResult
+from ..events import retry_event, start_event
+from ..records import GrowJob, ModelResult
 from .base import EventCallback, Executor, Jobs, ResultCallback, StopCheck
 from .common import (
     EventBuffer,
@@ -297,7 +298,7 @@ class ProcessPoolExecutor(Executor):
                 continue
             w.job, w.job_started = job, time.monotonic()
             run.on_event(
-                {"event": "start", "model_id": job.model_id, "worker": w.name, "pid": w.pid}
+                start_event(job.model_id, w.name, pid=w.pid)
             )
 
     def _check_time_limits(self) -> None:
@@ -395,7 +396,7 @@ class ProcessPoolExecutor(Executor):
                 tries = run.attempts.get(job.model_id, 0) + 1
                 run.attempts[job.model_id] = tries
                 if tries <= self.retries and not run.stopping:
-                    run.on_event({"event": "retry", "model_id": job.model_id, "reason": reason})
+                    run.on_event(retry_event(job.model_id, reason))
                     run.jobs.put_back(job)
                 else:
                     self._finish(run, failed_result(job, reason, w.name, elapsed))

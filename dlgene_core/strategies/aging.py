@@ -14,10 +14,8 @@ import pandas as pd
 from ..errors import CladeStateError
 from ..operators import conform, crossover, mutate, to_row
 from ..population import genotype_table, selection_table
+from ..records import MEMBER_STATUSES
 from .base import History, Strategy
-
-# Models that count as population members: trained to the end, pruned or over budget.
-MEMBER_STATUSES = ("ok", "timed_out", "pruned")
 
 
 def aging_window(history: History, cfg, generation: int) -> pd.DataFrame:
