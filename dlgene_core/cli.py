@@ -80,6 +80,25 @@ def format_best(clade: Clade, top: int) -> str:
     return f"{table}\n\nbest genotype ({winner}): {genes}"
 
 
+def show_as(clade: Clade, fmt: str) -> str:
+    """``dlgene show --format``: the summary table as text, one JSON document, or CSV."""
+    from .results import format_summary
+
+    meta = {"folder": str(clade.store.path), "kind": clade.config.kind}
+    return format_summary(clade.summary(), fmt, {**meta, "generation": clade.generation})
+
+
+def format_final(clade: Clade) -> str:
+    finals = clade.final_models()
+    if finals.empty:
+        return ""
+    columns = ["model_id", "source_id", "status", "test_accuracy", "refit_epochs"]
+    table = finals[[c for c in columns if c in finals]]
+    return "\nfinal models (refit on train + validation):\n" + table.to_string(
+        index=False, float_format=lambda v: f"{v:.4f}"
+    )
+
+
 def _summary(clade: Clade) -> str:
     ph = clade.phenotypes
     lines = [
@@ -175,13 +194,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     sh = sub.add_parser("show", help="print the best models of an experiment folder")
     sh.add_argument("folder")
     sh.add_argument("--top", type=int, default=5)
+    sh.add_argument(
+        "--format",
+        choices=("table", "json", "csv"),
+        default=None,
+        help="every model with its genes as data (default: the best models, as text)",
+    )
+
+    ex = sub.add_parser("export", help="write a model as a .keras file plain Keras loads")
+    ex.add_argument("folder")
+    ex.add_argument("--model", default="best", help="'best', 'final' or a model id")
+    ex.add_argument("--out", required=True, help="the .keras file to write")
+
+    rp = sub.add_parser("report", help="write a self-contained HTML report of a folder")
+    rp.add_argument("folder")
+    rp.add_argument("--out", default=None, help="HTML file (default: FOLDER/report.html)")
 
     args = parser.parse_args(argv)
     try:
         if args.command == "show":
             clade = Clade.open(args.folder)
+            if args.format:
+                print(show_as(clade, args.format))
+                return 0
             print(_summary(clade))
             print(format_best(clade, args.top))
+            print(format_final(clade))
+            return 0
+        if args.command == "export":
+            path = Clade.open(args.folder).export(args.model, args.out)
+            print(f"wrote {path}")
+            return 0
+        if args.command == "report":
+            from .report import write_report
+
+            path = write_report(Clade.open(args.folder), args.out)
+            print(f"wrote {path}")
             return 0
         if args.command == "evolve":
             cfg = _config_for(args, CladeConfig())

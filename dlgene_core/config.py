@@ -111,6 +111,9 @@ class CladeConfig(HasTraits):
     )
     scheduler = Unicode("", help="Dask scheduler address for the dask executor").tag(config=True)
     retries = Int(0, help="times a model whose worker died is tried again").tag(config=True)
+    tensorboard = Bool(
+        False, help="write TensorBoard scalars and HParams under FOLDER/tensorboard"
+    ).tag(config=True)
     # --- data --------------------------------------------------------------------------
     max_words = Int(10000, help="vocabulary size for text data sets").tag(config=True)
     sequence_length = Int(200, help="token sequences are padded/truncated to this").tag(config=True)

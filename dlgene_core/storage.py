@@ -6,6 +6,7 @@ Layout::
     clade.json             kind, data spec, format version
     genotypes.parquet      every generation's genotypes (with parents and mutations)
     phenotypes.parquet     one row per finished model (the commit point of a model)
+    final.parquet          refit models (train + validation), ids final-<source id>
     selections.parquet     chosen parents per generation (top / random / manual)
     lineage.parquet        child -> parent edges
     growth/<id>.batches.parquet, growth/<id>.epochs.parquet
@@ -114,9 +115,10 @@ class ExperimentFolder:
             return frame
 
     # ------------------------------------------------------------------ model results
-    def write_result(self, result) -> None:
+    def write_result(self, result, table: str = "phenotypes") -> None:
         """Write growth, misclassified, confusion and model, then the phenotype row last:
-        the phenotype row is what marks the model as finished."""
+        the phenotype row is what marks the model as finished. Refit models go to the
+        ``final`` table instead, so they never enter the search's ranking."""
         mid = result.model_id
         atomic_write_parquet(self.path / "growth" / f"{mid}.batches.parquet", result.batches)
         atomic_write_parquet(self.path / "growth" / f"{mid}.epochs.parquet", result.epochs)
@@ -132,7 +134,7 @@ class ExperimentFolder:
         if result.model_h5 is not None:
             atomic_write_bytes(self.model_path(mid), result.model_h5)
         row = {k: v for k, v in result.phenotype.items() if k != "traceback"}
-        self.replace_rows("phenotypes", pd.DataFrame([row]), "model_id")
+        self.replace_rows(table, pd.DataFrame([row]), "model_id")
 
     def read_growth(self, model_id: str, level: str = "batches") -> pd.DataFrame:
         if level not in ("batches", "epochs"):
