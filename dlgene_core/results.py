@@ -34,7 +34,7 @@ def summary(clade: Clade, include_final: bool = True) -> pd.DataFrame:
     table = pd.concat([ranked, rest.sort_values("model_id")], ignore_index=True)
     table.insert(0, "rank", [*range(1, len(ranked) + 1), *([pd.NA] * len(rest))])
     table.insert(1, "role", "searched")
-    genes = clade.all_genotypes.drop(columns=[c for c in _GENOTYPE_SKIP if c in clade.all_genotypes])
+    genes = clade.all_genotypes.drop(columns=list(_GENOTYPE_SKIP), errors="ignore")
     table = table.merge(genes, on="model_id", how="left")
     finals = clade.final_models() if include_final else pd.DataFrame()
     if len(finals):
