@@ -66,7 +66,7 @@ def refit(clade: Clade, model_id: str = "best", epochs: int | None = None) -> pd
         generation=int(clade.phenotypes.set_index("model_id").loc[source, "generation"]),
         kind=clade.config.kind,
         genotype=genotype,
-        seed=model_seed(clade.config.seed, final_id),
+        seed=model_seed(clade.config.seed, source),  # same start as the searched model
         config=config,
     )
     with clade._busy("refitting"):
