@@ -119,4 +119,5 @@ class EvolvedClassifier(ClassifierMixin, BaseEstimator):
         return probs
 
     def predict(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "best_model_")
         return self.classes_[self.predict_proba(X).argmax(axis=1)]

@@ -14,12 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from export_helpers import HAS_TENSORBOARD, grow_tiny
 
 from dlgene_core import Clade, DataError
 from dlgene_core.cli import main
 from dlgene_core.export import LABELS_MEMBER, load_labels
-
-from export_helpers import HAS_TENSORBOARD, grow_tiny
 
 pytestmark = pytest.mark.slow
 
@@ -86,9 +85,7 @@ def _run_plain_keras(tmp_path: Path, x: np.ndarray, paths: list[Path]) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_export_loads_in_plain_keras_with_the_same_predictions_and_labels(
-    clade, tmp_path
-) -> None:
+def test_export_loads_in_plain_keras_with_the_same_predictions_and_labels(clade, tmp_path) -> None:
     x = clade.dataset.x_test[:40]
     plain = tmp_path / "plain.keras"
     clade.export("best", plain)
