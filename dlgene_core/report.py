@@ -50,7 +50,7 @@ th { background: #f3f3f3; } img { max-width: 100%; height: auto; }
 def _figure() -> tuple[Figure, object]:
     from matplotlib.figure import Figure  # no pyplot: no global state, no GUI backend
 
-    fig = Figure(figsize=(6.4, 4.2), dpi=100, layout="constrained")
+    fig = Figure(figsize=(5.3, 3.8), dpi=100, layout="constrained")
     return fig, fig.add_subplot()
 
 
@@ -83,7 +83,8 @@ def scatter_figure(clade: Clade) -> Figure:
         ax.legend(loc="lower right")
     ax.set_xscale("log")
     ax.set(xlabel="parameters", ylabel=metric, title="all models")
-    fig.colorbar(points, ax=ax, label="generation")
+    generations = sorted(int(g) for g in set(table["generation"]))
+    fig.colorbar(points, ax=ax, label="generation", ticks=generations)
     return fig
 
 
@@ -95,8 +96,9 @@ def curves_figure(clade: Clade, model_ids: list[str]) -> Figure:
             epochs = clade.growth(model_id, "epochs")
         except KeyError:
             continue
-        ax.plot(epochs["epoch"] + 1, epochs["val_accuracy"], marker="o", label=model_id)
-        ax.plot(epochs["epoch"] + 1, epochs["accuracy"], linestyle=":", alpha=0.6)
+        (line,) = ax.plot(epochs["epoch"] + 1, epochs["val_accuracy"], marker="o", label=model_id)
+        ax.plot(epochs["epoch"] + 1, epochs["accuracy"], linestyle=":", color=line.get_color())
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set(xlabel="epoch", ylabel="accuracy", title="learning curves (val solid, train dotted)")
     if model_ids:
         ax.legend(fontsize="small")
@@ -139,7 +141,7 @@ def build_report(clade: Clade) -> str:
     ids = list(best["model_id"])
     sections = [
         f"<h1>dlgene run: {html.escape(clade.store.path.name)}</h1>",
-        f'<p class="meta">{html.escape(type(clade).__name__)} clade, generation '
+        f'<p class="meta">{html.escape(clade.config.kind)} clade, generation '
         f"{clade.generation}, {len(clade.phenotypes)} models finished, data "
         f"{html.escape(clade.data_spec.name)}, selection on "
         f"{html.escape(clade.config.selection_metric)}; written "

@@ -3,8 +3,10 @@ predict with input checks, refit on train + validation, summary / show --format,
 
 from __future__ import annotations
 
+import base64
 import io
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -216,3 +218,18 @@ def test_tensorboard_scalars_and_hparams_per_model(clade) -> None:
         assert info.hparams["learning_rate"].number_value == pytest.approx(
             clade.genotype(row["model_id"])["learning_rate"]
         )
+
+
+def test_report_is_one_self_contained_html_file(clade, refit_row, tmp_path, capsys) -> None:
+    out = tmp_path / "sub" / "report.html"
+    assert main(["report", str(clade.store.path), "--out", str(out)]) == 0
+    assert str(out) in capsys.readouterr().out
+    text = out.read_text()
+    sources = re.findall(r'(?:src|href)="([^"]*)"', text)
+    assert len(sources) == 3 and all(s.startswith("data:image/png;base64,") for s in sources)
+    for source in sources:  # each picture is a real PNG
+        assert base64.b64decode(source.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "http://" not in text and "https://" not in text and "<script" not in text
+    for model_id in [*clade.phenotypes["model_id"], refit_row["model_id"].iloc[0]]:
+        assert model_id in text
+    assert "confusion matrix of " + clade.best(1)["model_id"].iloc[0] in text
