@@ -566,6 +566,10 @@ class Clade(HasTraits):
             self.phenotypes = pd.concat([old, row], ignore_index=True) if len(old) else row
             self.running_models = [m for m in self.running_models if m != result.model_id]
             self.progress = (self._n_finished(self.generation), len(self.genotypes))
+        if self.config.tensorboard:
+            from .tensorboard import write_model
+
+            write_model(self, result.model_id)
         self._on_event(
             {
                 "event": "result",
@@ -783,6 +787,47 @@ class Clade(HasTraits):
                 )
             raise KeyError(f"no {'seed' if seed else 'trained'} model file for {model_id!r}")
         return load_model_safely(path)
+
+    # ------------------------------------------------------------------ taking results out
+    def best_models(self, n: int = 1) -> list:
+        """The ``n`` best models, compiled and ready to ``predict`` / ``evaluate``."""
+        from .export import best_models
+
+        return best_models(self, n)
+
+    def export(self, model_id: str = "best", path: str | os.PathLike = "model.keras") -> Path:
+        """A ``.keras`` file loadable by plain Keras, with the class labels inside."""
+        from .export import export_model
+
+        return export_model(self, model_id, path)
+
+    def refit(self, model_id: str = "best", epochs: int | None = None) -> pd.DataFrame:
+        """Retrain a genotype on train + validation; recorded as model ``final-<id>``."""
+        from .refit import refit
+
+        return refit(self, model_id, epochs)
+
+    def final_models(self) -> pd.DataFrame:
+        """Refit (final) models, oldest first."""
+        return self.store.read_table("final")
+
+    def predict(self, x: Any, model_id: str | None = None) -> np.ndarray:
+        """Labels as the user gave them, from the latest final model or else the best."""
+        from .export import predict
+
+        return predict(self, x, model_id)
+
+    def predict_proba(self, x: Any, model_id: str | None = None) -> np.ndarray:
+        """Class probabilities (columns follow ``dataset.classes``)."""
+        from .export import predict_proba
+
+        return predict_proba(self, x, model_id)
+
+    def summary(self, include_final: bool = True) -> pd.DataFrame:
+        """Every model ranked, phenotype and genes in one row (final models last)."""
+        from .results import summary
+
+        return summary(self, include_final)
 
     def load_genepool(
         self, source: str | os.PathLike | Clade, generation: int | None = None

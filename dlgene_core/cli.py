@@ -98,6 +98,25 @@ def _status_counts(phenotypes: pd.DataFrame) -> str:
     return ", ".join(f"{n} {status}" for status, n in counts.items())
 
 
+def show_as(clade: Clade, fmt: str) -> str:
+    """``dlgene show --format``: the summary table as text, one JSON document, or CSV."""
+    from .results import format_summary
+
+    meta = {"folder": str(clade.store.path), "kind": clade.config.kind}
+    return format_summary(clade.summary(), fmt, {**meta, "generation": clade.generation})
+
+
+def format_final(clade: Clade) -> str:
+    finals = clade.final_models()
+    if finals.empty:
+        return ""
+    columns = ["model_id", "source_id", "status", "test_accuracy", "refit_epochs"]
+    table = finals[[c for c in columns if c in finals]]
+    return "\nfinal models (refit on train + validation):\n" + table.to_string(
+        index=False, float_format=lambda v: f"{v:.4f}"
+    )
+
+
 def _summary(clade: Clade) -> str:
     ph = clade.phenotypes
     last = clade.generation
@@ -251,11 +270,26 @@ def _main(argv: Sequence[str] | None = None) -> int:
     sh = sub.add_parser("show", help="print the best models of an experiment folder")
     sh.add_argument("folder")
     sh.add_argument("--top", type=_at_least(1), default=5)
+    sh.add_argument(
+        "--format",
+        choices=("table", "json", "csv"),
+        default=None,
+        help="every model with its genes as data (default: the best models, as text)",
+    )
 
     ck = sub.add_parser(
         "check", help="verify a folder: every model's files; list damage and orphans"
     )
     ck.add_argument("folder")
+
+    ex = sub.add_parser("export", help="write a model as a .keras file plain Keras loads")
+    ex.add_argument("folder")
+    ex.add_argument("--model", default="best", help="'best', 'final' or a model id")
+    ex.add_argument("--out", required=True, help="the .keras file to write")
+
+    rp = sub.add_parser("report", help="write a self-contained HTML report of a folder")
+    rp.add_argument("folder")
+    rp.add_argument("--out", default=None, help="HTML file (default: FOLDER/report.html)")
 
     args = parser.parse_args(argv)
     # before anything imports TensorFlow: its C++ log levels are read at import
@@ -269,8 +303,22 @@ def _main(argv: Sequence[str] | None = None) -> int:
             return 1 if report.damaged else 0
         if args.command == "show":  # read-only: no lock, works beside a running writer
             clade = Clade.open(args.folder, read_only=True)
+            if args.format:
+                print(show_as(clade, args.format))
+                return 0
             print(_summary(clade))
             print(format_best(clade, args.top))
+            print(format_final(clade))
+            return 0
+        if args.command == "export":
+            path = Clade.open(args.folder, read_only=True).export(args.model, args.out)
+            print(f"wrote {path}")
+            return 0
+        if args.command == "report":
+            from .report import write_report
+
+            path = write_report(Clade.open(args.folder, read_only=True), args.out)
+            print(f"wrote {path}")
             return 0
         if args.command == "evolve":
             _check_out(args.out)

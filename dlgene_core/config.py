@@ -191,6 +191,9 @@ class CladeConfig(HasTraits):
         5, help="models that must finish unpruned before the pruner acts"
     ).tag(config=True)
     halving_rate = Int(3, help="halving: keep the best 1/rate at each rung").tag(config=True)
+    tensorboard = Bool(
+        False, help="write TensorBoard scalars and HParams under FOLDER/tensorboard"
+    ).tag(config=True)
     # --- data --------------------------------------------------------------------------
     max_words = Int(10000, help="vocabulary size for text data sets").tag(config=True)
     sequence_length = Int(200, help="token sequences are padded/truncated to this").tag(config=True)

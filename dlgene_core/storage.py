@@ -6,6 +6,7 @@ Layout::
     clade.json             kind, data spec, format version
     genotypes.parquet      every generation's genotypes (with parents and mutations)
     phenotypes.parquet     one row per finished model (the commit point of a model)
+    final.parquet          refit models (train + validation), ids final-<source id>
     selections.parquet     chosen parents per generation (top / random / manual)
     lineage.parquet        child -> parent edges
     growth/<id>.batches.parquet, growth/<id>.epochs.parquet
@@ -211,9 +212,10 @@ class ExperimentFolder:
             return table
 
     # ------------------------------------------------------------------ model results
-    def write_result(self, result) -> None:
+    def write_result(self, result, table: str = "phenotypes") -> None:
         """Write growth, misclassified, confusion and model, then the phenotype row last:
-        the phenotype row is what marks the model as finished."""
+        the phenotype row is what marks the model as finished. Refit models go to the
+        ``final`` table instead, so they never enter the search's ranking."""
         self.check_writable()
         mid = result.model_id
         atomic_write_parquet(self.growth_path(mid, "batches"), result.batches)
@@ -228,7 +230,7 @@ class ExperimentFolder:
         if result.model_h5 is not None:
             atomic_write_bytes(self.model_path(mid), result.model_h5)
         row = {k: v for k, v in result.phenotype.items() if k != "traceback"}
-        self.replace_rows("phenotypes", pd.DataFrame([row]), "model_id")
+        self.replace_rows(table, pd.DataFrame([row]), "model_id")
 
     def check_phenotypes_have_genotypes(
         self, genotypes: pd.DataFrame, phenotypes: pd.DataFrame
