@@ -18,6 +18,7 @@ import pandas as pd
 
 from .errors import CladeStateError, ConfigError
 from .folderlock import LOCK_NAME, OWNER_NAME
+from .records import MODEL_FILE_STATUSES, TEST_RESULT_STATUSES
 from .storage import TABLES, ExperimentFolder, read_parquet_checked
 
 REQUIRED_COLUMNS = {
@@ -26,8 +27,8 @@ REQUIRED_COLUMNS = {
     "selections": ("generation", "model_id"),
     "lineage": ("child_id", "parent_id"),
 }
-WITH_MODEL_FILE = ("ok", "timed_out", "diverged")  # failed models have none
-WITH_TEST_RESULTS = ("ok", "timed_out")
+WITH_MODEL_FILE = MODEL_FILE_STATUSES  # failed models and duplicates have none
+WITH_TEST_RESULTS = TEST_RESULT_STATUSES
 _MODEL_FILE = re.compile(r"^(?P<id>.+?)(?P<kind>\.seed)?\.h5$")
 _PART_FILE = re.compile(r"^(?P<id>.+)\.(batches|epochs|misclassified|confusion)\.parquet$")
 

@@ -55,6 +55,9 @@ USABLE_STATUSES = ("ok", "timed_out")
 RANKED_AFTER_USABLE = ("pruned",)
 # Members of an aging population (a pruned model still competes, and loses to the others).
 MEMBER_STATUSES = (*USABLE_STATUSES, *RANKED_AFTER_USABLE)
+# Models whose trained .h5 file the folder keeps, and those evaluated on the test split.
+MODEL_FILE_STATUSES = ("ok", "timed_out", "diverged", "pruned")
+TEST_RESULT_STATUSES = ("ok", "timed_out", "pruned")
 # Models with a learning curve worth comparing in the panels.
 CURVE_STATUSES = ("ok", "timed_out", "diverged", "pruned")
 

@@ -35,6 +35,8 @@ def summary(clade: Clade, include_final: bool = True) -> pd.DataFrame:
     table.insert(0, "rank", [*range(1, len(ranked) + 1), *([pd.NA] * len(rest))])
     table.insert(1, "role", "searched")
     genes = clade.all_genotypes.drop(columns=list(_GENOTYPE_SKIP), errors="ignore")
+    # a column both tables hold (duplicate_of) is the phenotype's: one column per name
+    genes = genes.drop(columns=[c for c in genes if c != "model_id" and c in table])
     table = table.merge(genes, on="model_id", how="left")
     finals = clade.final_models() if include_final else pd.DataFrame()
     if len(finals):
@@ -42,6 +44,7 @@ def summary(clade: Clade, include_final: bool = True) -> pd.DataFrame:
         finals.insert(0, "rank", pd.NA)
         finals.insert(1, "role", "final")
         source_genes = genes.set_index("model_id").loc[finals["source_id"]].reset_index(drop=True)
+        source_genes = source_genes.drop(columns=[c for c in source_genes if c in finals])
         finals = pd.concat([finals.reset_index(drop=True), source_genes], axis=1)
         table = pd.concat([table, finals], ignore_index=True)
     return table

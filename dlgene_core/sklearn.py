@@ -63,7 +63,7 @@ class EvolvedClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: Any, y: Any) -> EvolvedClassifier:
-        from .clade import CLADE_CLASSES, Clade
+        from .clade import clade_class
 
         X, y = check_X_y(X, y, allow_nd=True, dtype=np.float32)
         check_classification_targets(y)
@@ -74,7 +74,7 @@ class EvolvedClassifier(ClassifierMixin, BaseEstimator):
             )
         self.n_features_in_ = int(X.shape[1])
         cfg = self._config()
-        kind = CLADE_CLASSES.get(cfg.kind, Clade)
+        kind = clade_class(cfg.kind)
         clade = kind(cfg, data=(X, encoded.astype(np.int64)), folder=self._new_folder())
         clade.load_data()
         clade.evolve(generations=self.generations, executor=self.executor)

@@ -21,9 +21,13 @@ def tiny_config(**changes) -> CladeConfig:
         "batch_size": (16, 32),
         "optimizers": ["adam"],
         "lr_bins": [(0.003, 0.01)],
+        "lr_ranges": {},  # the bins above decide the rate
         "regularizer_chance": 0.0,
         "max_train_time": 60.0,
         "seed": 0,
+        # every model trains its 3 epochs: refit then trains the same epochs on more data
+        "early_stopping_patience": 0,
+        "pruner": "none",
     }
     return CladeConfig().updated(**{**base, **changes})
 
