@@ -290,6 +290,10 @@ class Clade(HasTraits):
 
         self._need_genotypes("grow_models")
         self._need_data()
+        if self.config.tensorboard:  # fail before training, not after the first model
+            from .tensorboard import require_tensorboard
+
+            require_tensorboard()
         jobs = self.jobs(model_ids)
         runner = resolve_executor(executor, self.config)
         owned = not _is_executor_object(executor)
