@@ -244,8 +244,6 @@ def test_population_table_lists_the_final_models(clade, refit_row) -> None:
     table.generation = FINAL
     final_id = refit_row["model_id"].iloc[0]
     assert list(table.frame["model_id"]) == [final_id]
-    assert table.frame["test_accuracy"].iloc[0] == pytest.approx(
-        refit_row["test_accuracy"].iloc[0]
-    )
+    assert table.frame["test_accuracy"].iloc[0] == pytest.approx(refit_row["test_accuracy"].iloc[0])
     assert f"data-model-id='{final_id}'" in table.table.value
     table.close()
