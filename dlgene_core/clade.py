@@ -448,6 +448,10 @@ class Clade(HasTraits):
 
         self._need_genotypes("grow_models")
         self._need_data()
+        if self.config.tensorboard:  # fail before training, not after the first model
+            from .tensorboard import require_tensorboard
+
+            require_tensorboard()
         jobs = self.jobs(model_ids)
         if self.status != "evolving":  # inside evolve, a stop pressed between steps holds
             self._stop.clear()

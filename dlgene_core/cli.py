@@ -308,7 +308,9 @@ def _main(argv: Sequence[str] | None = None) -> int:
                 return 0
             print(_summary(clade))
             print(format_best(clade, args.top))
-            print(format_final(clade))
+            final = format_final(clade)
+            if final:
+                print(final)
             return 0
         if args.command == "export":
             path = Clade.open(args.folder, read_only=True).export(args.model, args.out)

@@ -33,6 +33,11 @@ def log_dir(clade: Clade) -> Path:
     return clade.store.path / "tensorboard"
 
 
+def require_tensorboard() -> None:
+    """Raise a clear ImportError now when ``config.tensorboard`` cannot be honoured."""
+    _hp_api()
+
+
 def _hp_api():
     try:
         from tensorboard.plugins.hparams import api as hp

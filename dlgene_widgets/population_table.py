@@ -23,6 +23,7 @@ from ._panel import Panel
 from ._throttle import Throttle
 
 CURRENT = -1  # generation value meaning "follow the clade's current generation"
+FINAL = -2  # generation value meaning "the final (refit) models"
 STATUS_COLOURS = {
     "training": "#1f77b4",
     "ok": "#2ca02c",
@@ -40,6 +41,8 @@ def population_frame(clade: Clade, generation: int | None = None) -> pd.DataFram
     """Genotypes of ``generation`` (default: current) joined with their phenotypes, with a
     ``status`` (training, ok, diverged, timed_out, failed, pruned, duplicate, pending) and a
     ``parent`` flag."""
+    if generation == FINAL:
+        return final_frame(clade)
     current = clade.generation
     generation = current if generation is None or generation == CURRENT else int(generation)
     if generation == current:
@@ -67,6 +70,17 @@ def population_frame(clade: Clade, generation: int | None = None) -> pd.DataFram
     frame["parent"] = frame["model_id"].isin(parent_ids(clade, generation))
     lead = [c for c in LEAD_COLUMNS if c in frame.columns]
     return frame[lead + [c for c in frame.columns if c not in lead]]
+
+
+def final_frame(clade: Clade) -> pd.DataFrame:
+    """The refit (final) models with their source's genes; never parents."""
+    table = clade.summary()
+    table = table[table["role"] == "final"].drop(columns=["rank", "role"]).reset_index(drop=True)
+    if table.empty:
+        return pd.DataFrame(columns=list(LEAD_COLUMNS))
+    table["parent"] = False
+    lead = [c for c in LEAD_COLUMNS if c in table.columns]
+    return table[lead + [c for c in table.columns if c not in lead]]
 
 
 def parent_ids(clade: Clade, generation: int) -> set[str]:
@@ -181,7 +195,15 @@ class PopulationTable(Panel):
         self._throttle = Throttle(
             self.refresh, max_rate_hz, name="population-table", sync_on_main_thread=True
         )
-        self._names = ["genotypes", "phenotypes", "parents", "running_models", "generation"]
+        # message: set by every step, refit included (its final models join the picker)
+        self._names = [
+            "genotypes",
+            "phenotypes",
+            "parents",
+            "running_models",
+            "generation",
+            "message",
+        ]
         clade.observe(self._on_clade_change, names=self._names)
         self.on_close(lambda: clade.unobserve(self._on_clade_change, names=self._names))
         self.on_close(self._throttle.close)
@@ -221,6 +243,8 @@ class PopulationTable(Panel):
             sorted(set(clade.all_genotypes["generation"])) if len(clade.all_genotypes) else []
         )
         options = [("current", CURRENT)] + [(str(g), int(g)) for g in generations]
+        if not clade.final_models().empty:
+            options.append(("final", FINAL))
         if list(self.generation_picker.options) != options:
             self.generation_picker.options = options
             self.generation_picker.value = (

@@ -233,3 +233,17 @@ def test_report_is_one_self_contained_html_file(clade, refit_row, tmp_path, caps
     for model_id in [*clade.phenotypes["model_id"], refit_row["model_id"].iloc[0]]:
         assert model_id in text
     assert "confusion matrix of " + clade.best(1)["model_id"].iloc[0] in text
+
+
+def test_population_table_lists_the_final_models(clade, refit_row) -> None:
+    from dlgene_widgets import PopulationTable
+    from dlgene_widgets.population_table import FINAL
+
+    table = PopulationTable(clade)
+    assert ("final", FINAL) in list(table.generation_picker.options)
+    table.generation = FINAL
+    final_id = refit_row["model_id"].iloc[0]
+    assert list(table.frame["model_id"]) == [final_id]
+    assert table.frame["test_accuracy"].iloc[0] == pytest.approx(refit_row["test_accuracy"].iloc[0])
+    assert f"data-model-id='{final_id}'" in table.table.value
+    table.close()
