@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -165,11 +166,35 @@ def mixed_generations(generations: int, size: int) -> list[list[GrowJob]]:
     return blocks
 
 
+class HeldClock:
+    """Seconds each model held a worker, seen from the caller: its start event to its result
+    (training plus evaluation, saving and the trip back; idle workers hold nothing)."""
+
+    def __init__(self):
+        self.began: dict[str, float] = {}
+        self.held = 0.0
+
+    def on_event(self, event) -> None:
+        if event["event"] == "start":
+            self.began[event["model_id"]] = time.perf_counter()
+
+    def on_result(self, result: ModelResult) -> None:
+        self.held += time.perf_counter() - self.began.pop(result.model_id)
+
+
 def generational(executor, blocks: list[list[GrowJob]]) -> dict[str, float]:
-    started, train = time.perf_counter(), 0.0
+    clock, results = HeldClock(), []
+
+    def on_result(result: ModelResult) -> None:
+        clock.on_result(result)
+        results.append(result)
+
+    started = time.perf_counter()
     for jobs in blocks:  # each generation waits for its slowest model
-        train += timed_run(executor, jobs)["train"]
-    return {"wall": time.perf_counter() - started, "train": train}
+        executor.run(jobs, SPEC, clock.on_event, on_result, lambda: False)
+    wall = time.perf_counter() - started
+    train = sum(float(r.phenotype["train_time"]) for r in results)
+    return {"wall": wall, "train": train, "held": clock.held}
 
 
 def steady_state(executor, blocks: list[list[GrowJob]]) -> dict[str, float]:
@@ -181,8 +206,10 @@ def steady_state(executor, blocks: list[list[GrowJob]]) -> dict[str, float]:
     feed = JobFeed.open(queue[:slots])
     rest = iter(queue[slots:])
     results: list[ModelResult] = []
+    clock = HeldClock()
 
     def on_result(result: ModelResult) -> None:
+        clock.on_result(result)
         results.append(result)
         job = next(rest, None)
         if job is None:
@@ -191,14 +218,15 @@ def steady_state(executor, blocks: list[list[GrowJob]]) -> dict[str, float]:
             feed.add(job)
 
     started = time.perf_counter()
-    executor.run(feed, SPEC, lambda event: None, on_result, lambda: False)
+    executor.run(feed, SPEC, clock.on_event, on_result, lambda: False)
     wall = time.perf_counter() - started
     if len(results) != len(queue) or any(r.status != "ok" for r in results):
         raise RuntimeError("steady-state run: models missing or not ok")
-    return {"wall": wall, "train": sum(float(r.phenotype["train_time"]) for r in results)}
+    train = sum(float(r.phenotype["train_time"]) for r in results)
+    return {"wall": wall, "train": train, "held": clock.held}
 
 
-def busy_comparison(workers: int, generations: int, size: int) -> None:
+def busy_comparison(workers: int, generations: int, size: int, repeats: int = 2) -> None:
     from dlgene_core.executors.pool import ProcessPoolExecutor
 
     blocks = mixed_generations(generations, size)
@@ -206,20 +234,28 @@ def busy_comparison(workers: int, generations: int, size: int) -> None:
     try:
         pool.wait_ready()
         timed_run(pool, fixed_jobs(workers, 1))  # warm-up: load data once per worker
-        rows = {
-            "generational": generational(pool, blocks),
-            "steady-state": steady_state(pool, blocks),
-        }
+        rows = {}
+        for _ in range(repeats):  # alternated, so a change of machine load hits both
+            for name, mode in (("generational", generational), ("steady-state", steady_state)):
+                rows.setdefault(name, []).append(mode(pool, blocks))
     finally:
         pool.close()
     n = generations * size
-    print(f"\n{generations} generations x {size} mixed models, {workers}-worker pool")
-    print(f"{'mode':14} {'wall s':>8} {'sum train s':>11} {'busy':>6}")
-    for name, row in rows.items():
-        busy = row["train"] / (workers * row["wall"])
-        print(f"{name:14} {row['wall']:8.1f} {row['train']:11.1f} {busy:6.3f}")
-    ratio = rows["generational"]["wall"] / rows["steady-state"]["wall"]
+    print(f"\n{generations} generations x {size} mixed models, {workers}-worker pool, "
+          f"{repeats} alternated repeats (medians)")
+    print(f"{'mode':14} {'wall s':>8} {'sum train s':>11} {'busy (held)':>11} {'busy (train)':>12}")
+    medians = {}
+    for name, runs in rows.items():
+        wall = statistics.median(r["wall"] for r in runs)
+        held = statistics.median(r["held"] / (workers * r["wall"]) for r in runs)
+        train = statistics.median(r["train"] / (workers * r["wall"]) for r in runs)
+        medians[name] = wall
+        sum_train = statistics.median(r["train"] for r in runs)
+        print(f"{name:14} {wall:8.1f} {sum_train:11.1f} {held:11.3f} {train:12.3f}")
+    ratio = medians["generational"] / medians["steady-state"]
     print(f"steady-state is {ratio:.2f}x generational in wall time ({n} models each)")
+    print("busy (held) = time a worker holds a model / (workers x wall); busy (train) counts")
+    print("only the models' train_time (build + fit), not evaluation, saving and the trip back")
 
 
 def main(argv: list[str] | None = None) -> int:
