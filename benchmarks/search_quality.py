@@ -156,9 +156,12 @@ def budget(bench: Benchmark, args: argparse.Namespace) -> tuple[int, int]:
     """(population, generations): --models N splits N into the data set's generations."""
     population = QUICK["population"] if args.quick else bench.population
     generations = QUICK["generations"] if args.quick else bench.generations
-    if args.models:
-        generations = max(1, min(generations, args.models // 2))
-        population = max(2, args.models // generations)
+    if args.models:  # the most generations (up to the data set's) that divide N evenly,
+        # keeping populations of >= 4 once N allows it (a GA needs a few parents)
+        smallest = 4 if args.models >= 8 else 2
+        fits = [g for g in range(generations, 0, -1) if args.models % g == 0]
+        generations = next((g for g in fits if args.models // g >= smallest), 1)
+        population = args.models // generations
     return population, generations
 
 
@@ -329,8 +332,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"search quality: tools {', '.join(args.tools)}; data {data_dir}; runs in {workdir}")
     if args.quick:
         print(
-            f"quick mode: data sets {', '.join(args.datasets)}, {args.seeds or QUICK['seeds']}"
-            f" seeds, {QUICK['population']} x {QUICK['generations']} models, short epochs"
+            f"quick mode: data sets {', '.join(args.datasets)}; fewer seeds and models and "
+            "shorter epochs than the full run (see each data set's line)"
         )
     if not has_strategies():
         note = "this dlgene has no search strategies (search branch not merged): see notes"
@@ -353,7 +356,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             f"{population * generations} models a run, {n_seeds} seeds",
             flush=True,
         )
-        for seed in range(args.first_seed, args.first_seed + n_seeds):
+        for index, seed in enumerate(range(args.first_seed, args.first_seed + n_seeds)):
             cfg = base_config(bench, seed, args.preset, args.quick)
             document["configs"].setdefault(name, cfg.to_dict())
             spec, dataset = load_data(bench, cfg, data_dir, workdir)
@@ -362,7 +365,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 f"{len(dataset.y_test)} test",
                 flush=True,
             )
-            for tool in args.tools:
+            if index == 0:
+                print(f"  warm-up (untimed): one model in {warm_up(cfg, dataset):.1f} s")
+            for tool in tool_order(args.tools, index):
                 try:
                     result = run_one(
                         tool, bench, cfg, spec, dataset, population, generations, workdir
