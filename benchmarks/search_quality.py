@@ -132,7 +132,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     )
 }
 # --quick: what runs in about 15 minutes on 2 shared cores (see docs/benchmarks.md)
-QUICK = {"datasets": ["wine", "digits"], "seeds": 2, "population": 4, "generations": 3}
+QUICK = {"datasets": ["wine", "digits"], "seeds": 2, "population": 4, "generations": 2}
 SAFETY_TIME_CAP_S = 120.0  # max_train_time for every tool: a runaway model cannot eat the run
 
 

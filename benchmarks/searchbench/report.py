@@ -54,7 +54,7 @@ def summarize(runs: list[RunResult]) -> dict[str, dict[str, dict[str, Any]]]:
                 for r in by_tool[tool]
                 if r.seed in base_by_seed and math.isfinite(r.test_accuracy)
             ]
-            summary["beats_random_seeds"] = sum(a > b for a, b in paired)
+            summary["beats_random_seeds"] = sum(a > b + 1e-9 for a, b in paired)
             summary["paired_seeds"] = len(paired)
     return out
 

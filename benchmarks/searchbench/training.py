@@ -102,11 +102,11 @@ def fit_and_score(
         return Outcome(caps.epochs_run, True, math.nan, math.nan, time.perf_counter() - started)
     if caps.best_weights is not None:
         model.set_weights(caps.best_weights)
+    # accuracy as dlgene's evaluate_predictions computes it (argmax of predict, in float64),
+    # so equal picks compare equal across tools
     eval_batch = max(256, batch_size)
     scores = [
-        model.evaluate(x, y, batch_size=eval_batch, verbose=0, return_dict=True)["accuracy"]
+        float(np.mean(model.predict(x, batch_size=eval_batch, verbose=0).argmax(axis=1) == y))
         for x, y in ((dataset.x_val, dataset.y_val), (dataset.x_test, dataset.y_test))
     ]
-    return Outcome(
-        caps.epochs_run, False, float(scores[0]), float(scores[1]), time.perf_counter() - started
-    )
+    return Outcome(caps.epochs_run, False, scores[0], scores[1], time.perf_counter() - started)
