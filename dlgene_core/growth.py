@@ -174,8 +174,10 @@ class MonitorGrowth(keras.callbacks.Callback):
             )
         last = epoch + 1 >= int((self.params or {}).get("epochs") or 0)
         # pruning at the last epoch saves nothing: the model counts as finished instead
-        if not last and epoch < len(self.prune_thresholds) and _misses(
-            self._best_metric, self.prune_thresholds[epoch], self.prune_metric
+        if (
+            not last
+            and epoch < len(self.prune_thresholds)
+            and _misses(self._best_metric, self.prune_thresholds[epoch], self.prune_metric)
         ):
             self.stop_reason = "pruned"
 
