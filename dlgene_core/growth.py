@@ -172,11 +172,12 @@ class MonitorGrowth(keras.callbacks.Callback):
             self._best_metric = (
                 value if not math.isfinite(self._best_metric) else better(self._best_metric, value)
             )
-        last_epoch = epoch + 1 >= int((self.params or {}).get("epochs") or 0)
-        if last_epoch:  # trained to the end: nothing left to save, it is not pruned
-            return
-        if epoch < len(self.prune_thresholds) and _misses(
-            self._best_metric, self.prune_thresholds[epoch], self.prune_metric
+        last = epoch + 1 >= int((self.params or {}).get("epochs") or 0)
+        # pruning at the last epoch saves nothing: the model counts as finished instead
+        if (
+            not last
+            and epoch < len(self.prune_thresholds)
+            and _misses(self._best_metric, self.prune_thresholds[epoch], self.prune_metric)
         ):
             self.stop_reason = "pruned"
 

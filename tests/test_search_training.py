@@ -105,6 +105,9 @@ def test_model_below_the_threshold_is_pruned_after_warmup(digits) -> None:
     assert 0.0 <= ph["test_accuracy"] <= 1.0 and result.model_h5
     easy = grow_one(_job(genotype, thresholds=[math.nan, 0.05, 0.05]), digits).phenotype
     assert easy["status"] == "ok" and easy["epochs_run"] == 6
+    # missing the threshold at its last epoch saves nothing: the model counts as finished
+    last = grow_one(_job(_genotype(epochs=2), thresholds=[math.nan, 0.999]), digits).phenotype
+    assert last["status"] == "ok" and last["epochs_run"] == 2
 
 
 def test_median_thresholds_follow_optuna() -> None:
