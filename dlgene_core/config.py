@@ -448,7 +448,9 @@ class CladeConfig(HasTraits):
             raise ConfigError("regularizers", value, allowed)
         if any(isinstance(v, bool) or not isinstance(v, int | float) for v in value.values()):
             raise ConfigError("regularizers", value, allowed)
-        probs = {k: float(v) for k, v in value.items()}
+        # in one fixed order (l1, l2, dropout): the draw follows it, and a config read back
+        # from config.json (written with sorted keys) must draw the same regularizers
+        probs = {k: float(value[k]) for k in ALL_REGULARIZERS if k in value}
         if any(p < 0 for p in probs.values()) or not math.isclose(
             sum(probs.values()), 1.0, abs_tol=1e-6
         ):

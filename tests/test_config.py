@@ -218,3 +218,13 @@ def test_every_option_list_is_known() -> None:
     assert set(ORIGINAL_OPTIMIZERS) == set(ALL_OPTIMIZERS)
     cfg = CladeConfig(activations=["relu", "relu", "tanh"])
     assert cfg.activations == ["relu", "tanh"]  # duplicates dropped, order kept
+
+
+def test_regularizers_keep_one_order_through_config_json(tmp_path):
+    """config.json sorts keys; the regularizer draw must not change with the order."""
+    cfg = CladeConfig(regularizers={"dropout": 0.5, "l2": 0.3, "l1": 0.2})
+    assert list(cfg.regularizers) == ["l1", "l2", "dropout"]
+    cfg.to_json(tmp_path / "config.json")
+    again = CladeConfig.from_json(tmp_path / "config.json")
+    assert list(again.regularizers) == ["l1", "l2", "dropout"]
+    assert again.regularizers == cfg.regularizers
