@@ -10,7 +10,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -293,14 +292,11 @@ def test_ctrl_c_exits_130_and_keeps_finished_models(tmp_path) -> None:
 
 
 # ---------------------------------------------------------------------- 17: README offline
-README_SNIPPET = """\
-from dlgene_core import GAFC1, CladeConfig
-
-config = CladeConfig(population_size=4, generations=2, epochs=(1, 3), nb_layers=(1, 3))
-clade = GAFC1(config, data="digits", folder="runs/digits")
-clade.evolve()
-print(clade.best(3)[["model_id", "val_accuracy", "test_accuracy"]])
-"""
+def readme_first_snippet() -> str:
+    """The first Python block of README.md, as a new user would paste it."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = text.index("```python\n") + len("```python\n")
+    return text[start : text.index("```", start)]
 
 
 @pytest.mark.slow
@@ -310,7 +306,7 @@ def test_readme_first_snippet_runs_offline(tmp_path) -> None:
     env.update(HTTPS_PROXY=dead, no_proxy="", NO_PROXY="", DLGENE_DATA_DIR="")
     env["KERAS_HOME"] = str(tmp_path / "keras-home")  # no cached Keras data sets either
     done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(README_SNIPPET)],
+        [sys.executable, "-c", readme_first_snippet()],
         cwd=tmp_path,
         env=env,
         capture_output=True,
