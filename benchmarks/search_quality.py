@@ -191,6 +191,7 @@ def warm_up(cfg: CladeConfig, dataset: Any) -> float:
     genotype = random_genotype(family, cfg, np.random.default_rng([int(cfg.seed), 99]))
     genotype, _ = family.repair(genotype, dataset)
     keras.backend.clear_session(free_memory=False)
+    keras.utils.set_random_seed(int(cfg.seed))  # op determinism needs a seed for every op
     model = family.build(genotype, dataset, cfg)
     fit_and_score(model, genotype, dataset, cfg, epochs=1)
     return time.perf_counter() - started
