@@ -8,8 +8,8 @@ the test accuracy of that pick is reported, never the best test score. All tools
 after another in this process, with one TensorFlow thread setting, so wall times compare.
 
     pip install -e ".[bench]"                        # optuna and keras-tuner
-    python benchmarks/search_quality.py --quick      # about 15 minutes on 2 cores
-    python benchmarks/search_quality.py --out results.json          # the full run (hours)
+    python benchmarks/search_quality.py --quick      # about 12-20 minutes on 2 cores
+    python benchmarks/search_quality.py --out results.json          # the full run (~10 h)
     python benchmarks/search_quality.py --datasets wine --tools dlgene-random optuna-tpe \\
         --seeds 2 --models 8
 
