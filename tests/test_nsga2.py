@@ -107,3 +107,17 @@ def test_one_objective_survivors_are_the_top_by_the_metric() -> None:
     assert list(kept["model_id"]) == list(top["model_id"])
     values = history.phenotypes[["val_accuracy"]].to_numpy()
     assert len(non_dominated_sort(values, ["max"])[0]) == 1
+
+
+def test_tiers_top_tier_follows_the_objectives() -> None:
+    from dlgene_core.strategies.tiers import select_tiers
+
+    one = CladeConfig(population_size=6, top_tier=0.34, random_tier=0.0)
+    history = _history(one, 1)
+    top = select_tiers(history.phenotypes, one, 0)
+    assert list(top["model_id"]) == ["g0-005", "g0-004"]  # the most accurate
+    two = one.updated(objectives=TWO)
+    # every model is on the front (accuracy and size rise together): its two ends lead
+    top = select_tiers(history.phenotypes, two, 0)
+    assert list(top["model_id"]) == ["g0-000", "g0-005"]
+    assert set(top["metric"]) == {"val_accuracy"}
