@@ -121,3 +121,20 @@ def test_tiers_top_tier_follows_the_objectives() -> None:
     top = select_tiers(history.phenotypes, two, 0)
     assert list(top["model_id"]) == ["g0-000", "g0-005"]
     assert set(top["metric"]) == {"val_accuracy"}
+
+
+def test_ask_gives_one_child_for_a_steady_state_loop() -> None:
+    cfg = CladeConfig(population_size=6, strategy="nsga2", objectives=TWO)
+    history = _history(cfg, 2)
+    genotypes = history.genotypes.set_index("model_id")
+    child = get_strategy("nsga2").ask(
+        FAMILY,
+        history,
+        cfg,
+        2,
+        1,
+        lambda step: np.random.default_rng([7, step]),
+        lambda m: from_row(FAMILY, genotypes.loc[m]),
+    )
+    assert len(child) == 1
+    assert set(child["parents"].iloc[0]) <= set(survivors(history, cfg, 1)["model_id"])
