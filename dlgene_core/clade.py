@@ -22,7 +22,7 @@ import pandas as pd
 from traitlets import Dict, HasTraits, Instance, Int, List, Tuple, Unicode
 
 from . import folderlock, population
-from .config import CladeConfig
+from .config import CladeConfig, objectives_of
 from .data import (
     BUILTIN_DATASETS,
     Dataset,
@@ -40,6 +40,7 @@ from .errors import CladeStateError, DamagedFolderError, DataError
 from .families import family_names, get_family
 from .modelfiles import load_model_safely, save_h5_quietly
 from .operators import from_row
+from .pareto import pareto_front, rank_by_objectives
 from .records import FINISHED_STATUSES, PHENOTYPE_COLUMNS, GrowJob, ModelResult
 from .storage import ExperimentFolder
 from .strategies import History, get_strategy, manual_selection
@@ -773,11 +774,22 @@ class Clade(HasTraits):
         return pd.concat(edges, ignore_index=True)
 
     def best(self, n: int = 5, generation: int | None = None) -> pd.DataFrame:
-        """The best models by the selection metric (validation), with their test scores."""
+        """The best models by ``config.objectives`` (validation; one objective: by its value,
+        several: Pareto front first, then crowding distance), with their test scores."""
         table = self.phenotypes if generation is None else self.generation_phenotypes(generation)
         if table.empty:
             return table
-        return population.rank(table, self.config.selection_metric).head(n).reset_index(drop=True)
+        ranked = rank_by_objectives(table, objectives_of(self.config))
+        return ranked.head(n).reset_index(drop=True)
+
+    def pareto(self, generation: int | None = None) -> pd.DataFrame:
+        """The first Pareto front under ``config.objectives``: the usable models (of one
+        generation, or of the whole run) that no other usable model beats on every
+        objective, best first by the first objective."""
+        table = self.phenotypes if generation is None else self.generation_phenotypes(generation)
+        if table.empty:
+            return table
+        return pareto_front(table, objectives_of(self.config)).reset_index(drop=True)
 
     def load_model(self, model_id: str, seed: bool = False):
         """The trained (or, with ``seed=True``, untrained) Keras model from its .h5 file."""

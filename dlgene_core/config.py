@@ -37,6 +37,18 @@ ALL_ACTIVATIONS = (
 ALL_OPTIMIZERS = ("sgd", "rmsprop", "adagrad", "adadelta", "adam", "adamax", "nadam")
 ALL_REGULARIZERS = ("l1", "l2", "dropout")
 SELECTION_METRICS = ("val_accuracy", "val_loss")
+# Phenotype columns a model may be judged on (numeric; the test split never selects).
+OBJECTIVE_COLUMNS = (
+    "val_accuracy",
+    "val_loss",
+    "train_accuracy",
+    "train_loss",
+    "n_params",
+    "train_time",
+    "epochs_run",
+    "batches_run",
+)
+OBJECTIVE_DIRECTIONS = ("max", "min")
 EXECUTORS = ("inprocess", "pool", "dask")
 EVOLUTION_MODES = ("auto", "generational", "steady")
 RNN_CELLS = ("gru", "lstm", "simple_rnn")
@@ -44,7 +56,7 @@ POOLINGS = ("max", "average", "none")
 PADDINGS = ("same", "valid")
 CONV_READOUTS = ("flatten", "global_average", "global_max")
 FINAL_ACTIVATIONS = ("softmax", "sigmoid", "linear")
-STRATEGIES = ("tiers", "aging", "random")
+STRATEGIES = ("tiers", "aging", "random", "nsga2")
 PRUNERS = ("none", "median", "halving")
 # Hidden activations that train (the 2017 list also held softmax, linear, hard_sigmoid, ...).
 TRAINING_ACTIVATIONS = ("relu", "elu", "selu", "gelu", "swish", "tanh")
@@ -151,6 +163,12 @@ class CladeConfig(HasTraits):
     )
     validation_fraction = Float(0.1, help="share of the training split held out").tag(config=True)
     selection_metric = Unicode("val_accuracy", help="metric parents are ranked on").tag(config=True)
+    objectives = List(
+        Tuple(Unicode(), Unicode()),
+        default_value=[],
+        help="(column, 'max'|'min') pairs models are ranked on (Pareto front when several);"
+        " empty: selection_metric alone",
+    ).tag(config=True)
     deterministic = Bool(True, help="TensorFlow op determinism (repeatable on CPU)").tag(
         config=True
     )
@@ -279,6 +297,10 @@ class CladeConfig(HasTraits):
     @validate("selection_metric")
     def _check_metric(self, proposal):
         return _one_of("selection_metric", proposal.value, SELECTION_METRICS)
+
+    @validate("objectives")
+    def _check_objectives(self, proposal):
+        return _objective_pairs(proposal.value)
 
     @validate("strategy")
     def _check_strategy(self, proposal):
@@ -547,6 +569,34 @@ class CladeConfig(HasTraits):
         return f"CladeConfig({inner})"
 
 
+def objectives_of(cfg: CladeConfig) -> list[tuple[str, str]]:
+    """The (column, direction) pairs a clade ranks on: ``cfg.objectives``, or when empty the
+    selection metric alone (maximised, or minimised for a loss), today's single metric."""
+    if cfg.objectives:
+        return [tuple(pair) for pair in cfg.objectives]
+    metric = cfg.selection_metric
+    return [(metric, "min" if metric.endswith("loss") else "max")]
+
+
+def _objective_pairs(value: Any) -> list[tuple[str, str]]:
+    allowed = (
+        f"a list of distinct (column, direction) pairs; columns: {', '.join(OBJECTIVE_COLUMNS)};"
+        f" directions: {', '.join(OBJECTIVE_DIRECTIONS)}"
+    )
+    pairs = []
+    for pair in value:
+        if not (isinstance(pair, list | tuple) and len(pair) == 2):
+            raise ConfigError("objectives", _jsonable(value), allowed)
+        column, direction = pair
+        if column not in OBJECTIVE_COLUMNS or direction not in OBJECTIVE_DIRECTIONS:
+            raise ConfigError("objectives", _jsonable(value), allowed)
+        pairs.append((str(column), str(direction)))
+    columns = [c for c, _ in pairs]
+    if len(set(columns)) != len(columns):
+        raise ConfigError("objectives", _jsonable(value), allowed + " (a column at most once)")
+    return pairs
+
+
 def lr_range_for(cfg: CladeConfig, optimizer: str) -> tuple[float, float]:
     """The learning-rate range of an optimizer's family (``lr_ranges`` must be non-empty)."""
     ranges = cfg.lr_ranges
@@ -605,7 +655,25 @@ def _from_json(cfg: CladeConfig, name: str, value: Any) -> Any:
         ):
             raise ConfigError(name, value, "a list of (low, high) pairs")
         return [tuple(b) for b in value]
+    if name == "objectives":
+        return _objectives_from_json(value)
     return value
+
+
+def _objectives_from_json(value: Any) -> list[tuple[Any, ...]]:
+    """JSON pairs back into tuples; "column:direction" words (the CLI's short form) too."""
+    allowed = 'a list of [column, "max"|"min"] pairs or "column:max" words'
+    if not isinstance(value, list | tuple):
+        raise ConfigError("objectives", value, allowed)
+    pairs: list[tuple[Any, ...]] = []
+    for item in value:
+        if isinstance(item, str) and item.count(":") == 1:
+            pairs.append(tuple(item.split(":")))
+        elif isinstance(item, list | tuple):
+            pairs.append(tuple(item))
+        else:
+            raise ConfigError("objectives", value, allowed)
+    return pairs
 
 
 def _parse_cli_value(cfg: CladeConfig, key: str, raw: str) -> Any:
@@ -716,6 +784,7 @@ _SECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
             "strategy",
             "evolution",
             "selection_metric",
+            "objectives",
             "top_tier",
             "random_tier",
             "sample_size",

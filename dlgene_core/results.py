@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from . import population
+from .config import objectives_of
+from .pareto import rank_by_objectives
 
 if TYPE_CHECKING:
     from .clade import Clade
@@ -29,7 +30,7 @@ def summary(clade: Clade, include_final: bool = True) -> pd.DataFrame:
     phenotypes = clade.phenotypes
     if phenotypes.empty:
         return pd.DataFrame(columns=["rank", "role", *phenotypes.columns])
-    ranked = population.rank(phenotypes, clade.config.selection_metric)
+    ranked = rank_by_objectives(phenotypes, objectives_of(clade.config))
     rest = phenotypes[~phenotypes["model_id"].isin(set(ranked["model_id"]))]
     table = pd.concat([ranked, rest.sort_values("model_id")], ignore_index=True)
     table.insert(0, "rank", [*range(1, len(ranked) + 1), *([pd.NA] * len(rest))])

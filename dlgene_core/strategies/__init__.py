@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .aging import AgingStrategy
 from .base import History, Strategy, manual_selection
+from .nsga2 import NSGA2Strategy
 from .random import RandomStrategy
 from .tiers import TiersStrategy
 
@@ -11,6 +12,7 @@ STRATEGY_CLASSES: dict[str, type[Strategy]] = {
     "tiers": TiersStrategy,
     "aging": AgingStrategy,
     "random": RandomStrategy,
+    "nsga2": NSGA2Strategy,
 }
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..config import CladeConfig
+from ..config import CladeConfig, objectives_of
 from ..errors import CladeStateError
 from ..families.base import Family
 from ..operators import conform, crossover, mutate, to_row
-from ..population import genotype_table, rank, selection_table, tier_sizes
+from ..pareto import rank_by_objectives
+from ..population import genotype_table, selection_table, tier_sizes
 from .base import History, Strategy
 
 
@@ -25,10 +26,12 @@ def select_tiers(
     random_tier: float | None = None,
     rng: np.random.Generator | None = None,
 ) -> pd.DataFrame:
-    """Top tier by the validation metric plus a random tier of ``generation``'s models."""
+    """Top tier by the objectives (one: the validation metric; several: Pareto front, then
+    crowding) plus a random tier of ``generation``'s models."""
     from ..population import SELECT, step_rng
 
-    metric = cfg.selection_metric
+    objectives = objectives_of(cfg)
+    metric = objectives[0][0]
     pool = phenotypes[phenotypes["generation"] == generation] if len(phenotypes) else phenotypes
     if pool.empty:
         raise CladeStateError(
@@ -39,11 +42,11 @@ def select_tiers(
     for name, value in (("top_tier", top_tier), ("random_tier", random_tier)):
         if not 0.0 <= value <= 1.0:
             raise ValueError(f"select_parents: {name}={value!r}; allowed: a share in [0, 1]")
-    ranked = rank(pool, metric)
+    ranked = rank_by_objectives(pool, objectives)
     if ranked.empty:
         raise CladeStateError(
             f"select_parents: no model of generation {generation} finished "
-            f"with a finite {metric}; statuses: "
+            f"with a finite {', '.join(c for c, _ in objectives)}; statuses: "
             f"{pool['status'].value_counts().to_dict()}"
         )
     n_top, n_random = tier_sizes(len(pool), top_tier, random_tier)
