@@ -210,41 +210,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         return INTERRUPTED
 
 
-def _main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="dlgene", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+def _training_flags(p: argparse.ArgumentParser) -> None:
+    """Flags of the commands that train (evolve, resume)."""
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a config field (repeatable), e.g. population_size=8",
+    )
+    p.add_argument(
+        "--workers", type=_at_least(0), default=0, help="train in a pool of N worker processes"
+    )
+    p.add_argument("--scheduler", default="", help="train on the Dask scheduler at ADDRESS")
+    p.add_argument(
+        "--generations",
+        type=_at_least(1),
+        default=None,
+        help="generations in total (default: the config's)",
+    )
+    p.add_argument(
+        "--strategy",
+        default=None,
+        choices=list(STRATEGIES),
+        help="how children are chosen (default: the config's)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--verbose", action="store_true", help="show TensorFlow's own log and warnings")
+    p.add_argument("--top", type=_at_least(1), default=5, help="best models to print at the end")
 
-    def common(p):
-        p.add_argument(
-            "--set",
-            action="append",
-            metavar="KEY=VALUE",
-            help="override a config field (repeatable), e.g. population_size=8",
-        )
-        p.add_argument(
-            "--workers", type=_at_least(0), default=0, help="train in a pool of N worker processes"
-        )
-        p.add_argument("--scheduler", default="", help="train on the Dask scheduler at ADDRESS")
-        p.add_argument(
-            "--generations",
-            type=_at_least(1),
-            default=None,
-            help="generations in total (default: the config's)",
-        )
-        p.add_argument(
-            "--strategy",
-            default=None,
-            choices=list(STRATEGIES),
-            help="how children are chosen (default: the config's)",
-        )
-        p.add_argument("--quiet", action="store_true", help="no progress bar")
-        p.add_argument(
-            "--verbose", action="store_true", help="show TensorFlow's own log and warnings"
-        )
-        p.add_argument(
-            "--top", type=_at_least(1), default=5, help="best models to print at the end"
-        )
 
+def _training_parsers(sub) -> None:
     ev = sub.add_parser("evolve", help="start a new clade and evolve it")
     ev.add_argument(
         "--data",
@@ -261,12 +256,13 @@ def _main(argv: Sequence[str] | None = None) -> int:
         choices=list(PRESETS),
         help="search space to start from: default (CladeConfig()) or classic (the 2017 one)",
     )
-    common(ev)
-
+    _training_flags(ev)
     rs = sub.add_parser("resume", help="continue an experiment folder where it stopped")
     rs.add_argument("folder")
-    common(rs)
+    _training_flags(rs)
 
+
+def _reading_parsers(sub) -> None:
     sh = sub.add_parser("show", help="print the best models of an experiment folder")
     sh.add_argument("folder")
     sh.add_argument("--top", type=_at_least(1), default=5)
@@ -276,76 +272,104 @@ def _main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="every model with its genes as data (default: the best models, as text)",
     )
-
     ck = sub.add_parser(
         "check", help="verify a folder: every model's files; list damage and orphans"
     )
     ck.add_argument("folder")
-
     ex = sub.add_parser("export", help="write a model as a .keras file plain Keras loads")
     ex.add_argument("folder")
     ex.add_argument("--model", default="best", help="'best', 'final' or a model id")
     ex.add_argument("--out", required=True, help="the .keras file to write")
-
     rp = sub.add_parser("report", help="write a self-contained HTML report of a folder")
     rp.add_argument("folder")
     rp.add_argument("--out", default=None, help="HTML file (default: FOLDER/report.html)")
 
-    args = parser.parse_args(argv)
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dlgene", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _training_parsers(sub)
+    _reading_parsers(sub)
+    return parser
+
+
+def _cmd_check(args) -> int:
+    from .check import check_folder
+
+    report = check_folder(args.folder)
+    print(report.format())
+    return 1 if report.damaged else 0
+
+
+def _cmd_show(args) -> int:
+    clade = Clade.open(args.folder, read_only=True)  # no lock: works beside a running writer
+    if args.format:
+        print(show_as(clade, args.format))
+        return 0
+    print(_summary(clade))
+    print(format_best(clade, args.top))
+    final = format_final(clade)
+    if final:
+        print(final)
+    return 0
+
+
+def _cmd_export(args) -> int:
+    path = Clade.open(args.folder, read_only=True).export(args.model, args.out)
+    print(f"wrote {path}")
+    return 0
+
+
+def _cmd_report(args) -> int:
+    from .report import write_report
+
+    path = write_report(Clade.open(args.folder, read_only=True), args.out)
+    print(f"wrote {path}")
+    return 0
+
+
+def _cmd_train(args) -> int:
+    """evolve (a new folder) or resume (a folder, possibly with changed settings)."""
+    if args.command == "evolve":
+        _check_out(args.out)
+        cfg = _config_for(args, CladeConfig())
+        kind = clade_class(cfg.kind)
+        clade = kind(cfg, data=args.data, folder=args.out, data_path=args.data_path)
+    else:
+        clade = Clade.open(args.folder)
+        if args.set or args.workers or args.scheduler or args.strategy:
+            try:
+                clade.reconfigure(_config_for(args, clade.config))
+            except BaseException:
+                clade.close()
+                raise
+    with clade:
+        finished = _run(clade, args.generations, None, args.quiet)
+        print(_summary(clade))
+        print(format_best(clade, args.top))
+    return 0 if finished else INTERRUPTED
+
+
+_COMMANDS = {
+    "check": _cmd_check,
+    "show": _cmd_show,
+    "export": _cmd_export,
+    "report": _cmd_report,
+    "evolve": _cmd_train,
+    "resume": _cmd_train,
+}
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     # before anything imports TensorFlow: its C++ log levels are read at import
     quiet_environment(getattr(args, "verbose", False))
     try:
-        if args.command == "check":
-            from .check import check_folder
-
-            report = check_folder(args.folder)
-            print(report.format())
-            return 1 if report.damaged else 0
-        if args.command == "show":  # read-only: no lock, works beside a running writer
-            clade = Clade.open(args.folder, read_only=True)
-            if args.format:
-                print(show_as(clade, args.format))
-                return 0
-            print(_summary(clade))
-            print(format_best(clade, args.top))
-            final = format_final(clade)
-            if final:
-                print(final)
-            return 0
-        if args.command == "export":
-            path = Clade.open(args.folder, read_only=True).export(args.model, args.out)
-            print(f"wrote {path}")
-            return 0
-        if args.command == "report":
-            from .report import write_report
-
-            path = write_report(Clade.open(args.folder, read_only=True), args.out)
-            print(f"wrote {path}")
-            return 0
-        if args.command == "evolve":
-            _check_out(args.out)
-            cfg = _config_for(args, CladeConfig())
-            clade = clade_class(cfg.kind)(
-                cfg, data=args.data, folder=args.out, data_path=args.data_path
-            )
-        else:
-            clade = Clade.open(args.folder)
-            if args.set or args.workers or args.scheduler or args.strategy:
-                try:
-                    clade.reconfigure(_config_for(args, clade.config))
-                except BaseException:
-                    clade.close()
-                    raise
-        with clade:
-            finished = _run(clade, args.generations, None, args.quiet)
-            print(_summary(clade))
-            print(format_best(clade, args.top))
-        return 0 if finished else INTERRUPTED
+        return _COMMANDS[args.command](args)
     except (ValueError, KeyError, OSError, RuntimeError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"dlgene: error: {message}", file=sys.stderr)
         return 2
-
 
 if __name__ == "__main__":
     sys.exit(console_main())
