@@ -69,5 +69,6 @@ def test_small_validation_split_grows_and_says_so(capsys, tmp_path) -> None:
     assert validation_share(y, DataSpec("a", validation_fraction=0.1)) == (0.1, "")
     clade = GAFC1(CladeConfig(), data=(x, y), folder=tmp_path / "run")
     clade.load_data()
-    assert "small validation split" in capsys.readouterr().out
+    # notes go to stderr (stdout stays the run's results), once per clade
+    assert "small validation split" in capsys.readouterr().err
     assert "small validation split" in clade.message
