@@ -239,13 +239,7 @@ def _check_after_cast(x: np.ndarray, what: str) -> None:
 def _split_validation(
     x: np.ndarray, y: np.ndarray, fraction: float, seed: int, stratify: bool = False
 ):
-    rng = np.random.default_rng([seed, 7919])
-    if stratify:
-        val, train = _stratified_order(y, fraction, rng)
-    else:
-        order = rng.permutation(len(y))
-        n_val = max(1, round(len(y) * fraction))
-        val, train = order[:n_val], order[n_val:]
+    val, train = _hold_out(y, fraction, np.random.default_rng([seed, 7919]), stratify)
     if len(train) == 0:
         raise DataError(
             f"validation_fraction={fraction} leaves no training samples out of {len(y)}"
@@ -256,14 +250,19 @@ def _split_validation(
 def _split_test(
     x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int, stratify: bool = False
 ):
-    rng = np.random.default_rng([seed, 104729])
-    if stratify:
-        test, train = _stratified_order(y, test_fraction, rng)
-    else:
-        order = rng.permutation(len(y))
-        n_test = max(1, round(len(y) * test_fraction))
-        test, train = order[:n_test], order[n_test:]
+    test, train = _hold_out(y, test_fraction, np.random.default_rng([seed, 104729]), stratify)
     return x[train], y[train], x[test], y[test]
+
+
+def _hold_out(
+    y: np.ndarray, fraction: float, rng: np.random.Generator, stratify: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Held-out and kept indices: stratified, or a plain shuffle (at least one held out)."""
+    if stratify:
+        return _stratified_order(y, fraction, rng)
+    order = rng.permutation(len(y))
+    n_out = max(1, round(len(y) * fraction))
+    return order[:n_out], order[n_out:]
 
 
 def _stratified_order(
