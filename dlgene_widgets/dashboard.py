@@ -25,6 +25,7 @@ from .generation_views import GenerationViews
 from .growth_plot import GrowthPlot
 from .parent_picker import ParentPicker
 from .population_table import PopulationTable
+from .selection import ModelSelection
 
 SIDECAR_HELP = (
     "the 'sidecar' package is not installed; in JupyterLab right-click the dashboard's output "
@@ -58,6 +59,7 @@ class CladeDashboard(Panel):
         self._thread: threading.Thread | None = None
         self._exception: BaseException | None = None
         self.last_traceback = ""
+        self.selection = ModelSelection()  # one selected model for every panel
         self.growth = GrowthPlot(clade, max_points=max_points, max_rate_hz=max_rate_hz)
         self.table = PopulationTable(clade)
         self.parents = ParentPicker(clade)
