@@ -343,21 +343,9 @@ def make_dataset(
     y_train = _to_indices(y_train, classes, "training data")
     y_test = _to_indices(y_test, classes, "test data")
     n_classes = len(classes)
-    if x_val is not None or y_val is not None:
-        x_val, y_val = check_arrays(x_val, y_val, "validation data")
-        y_val = _to_indices(y_val, classes, "validation data")
-        if x_val.shape[1:] != x_train.shape[1:]:
-            raise DataError(
-                f"training x has sample shape {x_train.shape[1:]} but validation x has "
-                f"{x_val.shape[1:]}"
-            )
-        x_tr, y_tr = x_train, y_train
-    else:
-        fraction, note = validation_share(y_train, spec)
-        notes += [note] if note else []
-        x_tr, y_tr, x_val, y_val = _split_validation(
-            x_train, y_train, fraction, spec.seed, spec.stratify
-        )
+    x_tr, y_tr, x_val, y_val = _validation_split(
+        x_train, y_train, x_val, y_val, classes, spec, notes
+    )
     if len(np.unique(y_tr)) < 2:
         raise DataError(
             "training data: after holding out the validation split the training split holds "
@@ -366,27 +354,38 @@ def make_dataset(
     splits = [shape_for_form(a, spec.form, name) for a in (x_tr, x_val, x_test)]
     for split, what in zip(splits, ("training data", "validation data", "test data"), strict=True):
         _check_after_cast(split, what)
-    if x_train.dtype == np.uint8 and spec.form != "tokens" and int(x_train.max()) > 1:
-        notes.append(
+    notes += _scale_note(x_train, spec.form)
+    names = list(class_names or [str(c) for c in classes])
+    return Dataset(
+        name, splits[0], y_tr, splits[1], y_val, splits[2], y_test, n_classes, spec.form,
+        names, vocab_size, classes, notes,
+    )  # fmt: skip
+
+
+def _validation_split(x_train, y_train, x_val, y_val, classes, spec: DataSpec, notes: list):
+    """The user's validation arrays checked against train, or a held-out share of train
+    (its size rule may add a note)."""
+    if x_val is None and y_val is None:
+        fraction, note = validation_share(y_train, spec)
+        notes += [note] if note else []
+        return _split_validation(x_train, y_train, fraction, spec.seed, spec.stratify)
+    x_val, y_val = check_arrays(x_val, y_val, "validation data")
+    y_val = _to_indices(y_val, classes, "validation data")
+    if x_val.shape[1:] != x_train.shape[1:]:
+        raise DataError(
+            f"training x has sample shape {x_train.shape[1:]} but validation x has "
+            f"{x_val.shape[1:]}"
+        )
+    return x_train, y_train, x_val, y_val
+
+
+def _scale_note(x_train: np.ndarray, form: str) -> list[str]:
+    if x_train.dtype == np.uint8 and form != "tokens" and int(x_train.max()) > 1:
+        return [
             f"x is uint8 with values {int(x_train.min())}..{int(x_train.max())}: models see "
             "them unscaled; divide by the maximum (255 for images) to scale them to 0..1"
-        )
-    dataset = Dataset(
-        name,
-        splits[0],
-        y_tr,
-        splits[1],
-        y_val,
-        splits[2],
-        y_test,
-        n_classes,
-        spec.form,
-        list(class_names or [str(c) for c in classes]),
-        vocab_size,
-        classes,
-        notes,
-    )
-    return dataset
+        ]
+    return []
 
 
 def shape_for_form(x: np.ndarray, form: str, name: str) -> np.ndarray:

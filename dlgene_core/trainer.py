@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 Listener = Callable[[dict[str, Any]], None]
 
+
 def model_seed(seed: int, model_id: str) -> int:
     """A per-model training seed drawn from the clade seed and the model id."""
     digest = np.random.default_rng([seed, *model_id.encode()]).integers(0, 2**31 - 1)
@@ -62,29 +63,27 @@ def prepare_tensorflow(deterministic: bool, threads: int | None = None) -> None:
         _DETERMINISM_ON = True
 
 
-def grow_one(
-    job: GrowJob,
-    dataset: Dataset,
-    listener: Listener | None = None,
-    should_stop: Callable[[], bool] | None = None,
-    worker: str = "main",
-) -> ModelResult:
-    """Train and evaluate one genotype. Never raises for a bad model: it returns status."""
+def build_model(kind: str, genotype: dict[str, Any], dataset: Dataset, cfg: Any, seed: int):
+    """The one place a Keras model is made from a genotype (grow, seed_models, refit):
+    a fresh Keras session, the model's own seed, the family's repairs, then its builder.
+    Returns ``(model, genotype as built, repairs note)``."""
     import keras
 
-    from .config import CladeConfig
     from .families import get_family
+
+    # free_memory=False: the default's gc.collect() costs 0.1-1 s a model and does not
+    # stop TF's per-model growth anyway (worker recycling does)
+    keras.backend.clear_session(free_memory=False)
+    keras.utils.set_random_seed(seed)
+    family = get_family(kind)
+    built, repairs = family.repair(genotype, dataset)
+    return family.build(built, dataset, cfg), built, repairs
+
+
+def _monitor_for(job: GrowJob, cfg: Any, listener, should_stop) -> MonitorGrowth:
     from .growth import MonitorGrowth
 
-    cfg = CladeConfig.from_dict(job.config)
-    base = {
-        "model_id": job.model_id,
-        "generation": job.generation,
-        "kind": job.kind,
-        "worker": worker,
-        "repairs": "",
-    }
-    monitor = MonitorGrowth(
+    return MonitorGrowth(
         job.model_id,
         cfg.max_train_time,
         listener,
@@ -94,66 +93,82 @@ def grow_one(
         prune_metric=cfg.selection_metric,
         early_stopping_patience=cfg.early_stopping_patience,
     )
+
+
+def grow_one(
+    job: GrowJob,
+    dataset: Dataset,
+    listener: Listener | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    worker: str = "main",
+) -> ModelResult:
+    """Train and evaluate one genotype. Never raises for a bad model: it returns status."""
+    from .config import CladeConfig
+
+    cfg = CladeConfig.from_dict(job.config)
+    base = {"model_id": job.model_id, "generation": job.generation, "kind": job.kind}
+    base |= {"worker": worker, "repairs": ""}
+    monitor = _monitor_for(job, cfg, listener, should_stop)
     started = time.perf_counter()
     try:
         prepare_tensorflow(cfg.deterministic)
-        # free_memory=False: the default's gc.collect() costs 0.1-1 s a model and does not
-        # stop TF's per-model growth anyway (worker recycling does)
-        keras.backend.clear_session(free_memory=False)
-        keras.utils.set_random_seed(job.seed)
-        family = get_family(job.kind)
-        genotype, base["repairs"] = family.repair(job.genotype, dataset)
-        model = family.build(genotype, dataset, cfg)
-        monitor.batch_size, monitor.n_samples = int(genotype["batch_size"]), len(dataset.y_train)
-        history_epochs = int(genotype["epochs"])
-        model.fit(
-            dataset.x_train,
-            dataset.y_train,
-            batch_size=int(genotype["batch_size"]),
-            epochs=history_epochs,
-            validation_data=(dataset.x_val, dataset.y_val),
-            callbacks=[monitor],
-            verbose=0,
-            shuffle=True,
+        model, genotype, base["repairs"] = build_model(
+            job.kind, job.genotype, dataset, cfg, job.seed
         )
+        _fit(model, genotype, dataset, monitor)
     except Exception as exc:  # an impossible genotype, OOM, ... : record, don't raise
         reason = f"{type(exc).__name__}: {exc}".strip()[:500]
         phenotype = _phenotype(base, "failed", reason, monitor, None, {}, started)
         phenotype["traceback"] = traceback.format_exc()[-2000:]
-        return ModelResult(job.model_id, phenotype, monitor.batch_table(), monitor.epoch_table())
+        return _result(job, phenotype, monitor)
     if monitor.stop_reason == "stopped":
         phenotype = _phenotype(base, "stopped", "stopped by request", monitor, model, {}, started)
-        return ModelResult(job.model_id, phenotype, monitor.batch_table(), monitor.epoch_table())
+        return _result(job, phenotype, monitor)
     train_time = time.perf_counter() - started
     if monitor.stop_reason == "diverged" or not _finite_weights(model):
-        phenotype = _phenotype(
-            base, "diverged", "loss became NaN or infinite", monitor, model, {}, started, train_time
-        )
-        return ModelResult(
-            job.model_id,
-            phenotype,
-            monitor.batch_table(),
-            monitor.epoch_table(),
-            model_h5=_h5_bytes(model),
-        )
+        reason = "loss became NaN or infinite"
+        phenotype = _phenotype(base, "diverged", reason, monitor, model, {}, started, train_time)
+        return _result(job, phenotype, monitor, model_h5=_h5_bytes(model))
     status, reason = _finished_status(monitor, cfg)
     if monitor.best_weights is not None:  # early stopping: keep the best val-loss epoch
         model.set_weights(monitor.best_weights)
-    probs = model.predict(
-        dataset.x_test, batch_size=max(256, int(genotype["batch_size"])), verbose=0
-    )
-    test = evaluate_predictions(
-        probs, dataset.y_test, dataset.n_classes, logits=cfg.final_activation == "linear"
-    )
+    test = _evaluate(model, genotype, dataset, cfg)
     phenotype = _phenotype(base, status, reason, monitor, model, test, started, train_time)
-    return ModelResult(
-        job.model_id,
+    return _result(
+        job,
         phenotype,
-        monitor.batch_table(),
-        monitor.epoch_table(),
+        monitor,
         misclassified=test["misclassified"],
         confusion=test["confusion"],
         model_h5=_h5_bytes(model),
+    )
+
+
+def _fit(model, genotype: dict[str, Any], dataset: Dataset, monitor: MonitorGrowth) -> None:
+    batch_size = int(genotype["batch_size"])
+    monitor.batch_size, monitor.n_samples = batch_size, len(dataset.y_train)
+    model.fit(
+        dataset.x_train,
+        dataset.y_train,
+        batch_size=batch_size,
+        epochs=int(genotype["epochs"]),
+        validation_data=(dataset.x_val, dataset.y_val),
+        callbacks=[monitor],
+        verbose=0,
+        shuffle=True,
+    )
+
+
+def _evaluate(model, genotype: dict[str, Any], dataset: Dataset, cfg: Any) -> dict[str, Any]:
+    batch_size = max(256, int(genotype["batch_size"]))
+    probs = model.predict(dataset.x_test, batch_size=batch_size, verbose=0)
+    logits = cfg.final_activation == "linear"
+    return evaluate_predictions(probs, dataset.y_test, dataset.n_classes, logits=logits)
+
+
+def _result(job: GrowJob, phenotype: dict, monitor: MonitorGrowth, **extra: Any) -> ModelResult:
+    return ModelResult(
+        job.model_id, phenotype, monitor.batch_table(), monitor.epoch_table(), **extra
     )
 
 

@@ -59,6 +59,22 @@ def _threads(client) -> int:
         return 1
 
 
+def _stop_checker(stop: Any) -> Any:
+    """``should_stop`` for a worker: the cluster-wide stop event, read at most 4 times a
+    second (each read is a scheduler round trip)."""
+    state = {"checked": 0.0, "stop": False}
+
+    def should_stop() -> bool:
+        now = time.monotonic()
+        if now - state["checked"] >= 0.25:
+            state["checked"] = now
+            with contextlib.suppress(Exception):  # scheduler busy or gone: keep training
+                state["stop"] = bool(stop.is_set())
+        return state["stop"]
+
+    return should_stop
+
+
 def _grow_on_worker(
     job: GrowJob,
     spec: dict[str, Any],
@@ -80,17 +96,7 @@ def _grow_on_worker(
     if pin and isinstance(worker.name, int) and not _PINNED:
         _pin_worker(worker.name)
     name = f"dask-{worker.name}"
-    stop = Event(stop_name)
-    state = {"checked": 0.0, "stop": False}
-
-    def should_stop() -> bool:  # a scheduler round trip: at most 4 a second
-        now = time.monotonic()
-        if now - state["checked"] >= 0.25:
-            state["checked"] = now
-            with contextlib.suppress(Exception):  # scheduler busy or gone: keep training
-                state["stop"] = bool(stop.is_set())
-        return state["stop"]
-
+    should_stop = _stop_checker(Event(stop_name))
     buffer = EventBuffer(lambda chunk: worker.log_event(topic, {"events": chunk}), event_interval)
     buffer(
         {
@@ -232,7 +238,6 @@ class DaskExecutor(Executor):
             run.loop(should_stop)
         finally:
             run.finish()
-
 
     def _recycle(self, client, address: str, pending, started) -> None:
         """Restart a worker that has grown its share of models, once it holds none of ours."""
