@@ -203,7 +203,7 @@ def steady_state(executor, blocks: list[list[GrowJob]]) -> dict[str, float]:
     from dlgene_core.executors import JobFeed
 
     queue = [job for jobs in blocks for job in jobs]
-    slots = executor.slots
+    slots = executor.capacity  # every worker busy plus its queued (prefetched) job
     feed = JobFeed.open(queue[:slots])
     rest = iter(queue[slots:])
     results: list[ModelResult] = []
@@ -236,15 +236,22 @@ def busy_comparison(workers: int, generations: int, size: int, repeats: int = 2)
         pool.wait_ready()
         timed_run(pool, fixed_jobs(workers, 1))  # warm-up: load data once per worker
         rows = {}
-        for _ in range(repeats):  # alternated, so a change of machine load hits both
-            for name, mode in (("generational", generational), ("steady-state", steady_state)):
+        modes = (
+            ("generational", generational, 0),
+            ("generational+prefetch", generational, 1),
+            ("steady-state", steady_state, 0),
+            ("steady+prefetch", steady_state, 1),
+        )
+        for _ in range(repeats):  # alternated, so a change of machine load hits all
+            for name, mode, prefetch in modes:
+                pool.prefetch = prefetch
                 rows.setdefault(name, []).append(mode(pool, blocks))
     finally:
         pool.close()
     n = generations * size
     print(f"\n{generations} generations x {size} mixed models, {workers}-worker pool, "
           f"{repeats} alternated repeats (medians)")
-    print(f"{'mode':14} {'wall s':>8} {'sum train s':>11} {'busy (held)':>11} {'busy (train)':>12}")
+    print(f"{'mode':22} {'wall s':>8} {'sum train s':>11} {'busy (held)':>11} {'busy (train)':>12}")
     medians = {}
     for name, runs in rows.items():
         wall = statistics.median(r["wall"] for r in runs)
@@ -252,9 +259,10 @@ def busy_comparison(workers: int, generations: int, size: int, repeats: int = 2)
         train = statistics.median(r["train"] / (workers * r["wall"]) for r in runs)
         medians[name] = wall
         sum_train = statistics.median(r["train"] for r in runs)
-        print(f"{name:14} {wall:8.1f} {sum_train:11.1f} {held:11.3f} {train:12.3f}")
-    ratio = medians["generational"] / medians["steady-state"]
-    print(f"steady-state is {ratio:.2f}x generational in wall time ({n} models each)")
+        print(f"{name:22} {wall:8.1f} {sum_train:11.1f} {held:11.3f} {train:12.3f}")
+    for name in ("steady-state", "steady+prefetch"):
+        ratio = medians["generational"] / medians[name]
+        print(f"{name} is {ratio:.2f}x generational (no prefetch) in wall time ({n} models each)")
     print("busy (held) = time a worker holds a model / (workers x wall); busy (train) counts")
     print("only the models' train_time (build + fit), not evaluation, saving and the trip back")
 

@@ -3,9 +3,10 @@
 A generational run waits for the slowest model of a generation before it breeds the
 next, so workers idle at the end of every generation (the more model times differ, the
 longer). Here the executor gets an open :class:`~.executors.JobFeed` holding as many jobs
-as it has slots; every result that comes back is recorded and then, at once, the next
-child is asked of the strategy (from the whole history, which now holds that result) and
-added to the feed. Generation numbers stay meaningful: generation g is the g-th block of
+as it has room for (its slots and their queued jobs); every result that comes back is
+recorded and then, at once, the next child is asked of the strategy (from the whole
+history, which now holds that result) and added to the feed. Generation numbers stay
+meaningful: generation g is the g-th block of
 ``population_size`` children in order of creation (the first block is random, as in
 Real et al.'s aging evolution), so the panels, the folder and ``best(generation=...)``
 read as before.
@@ -42,7 +43,7 @@ class SteadyStateRun:
         self.clade = clade
         self.runner = runner
         self.total = total
-        self.slots = max(1, int(getattr(runner, "slots", 1) or 1))
+        self.slots = max(1, int(getattr(runner, "capacity", 1) or 1))
         self.feed = JobFeed.open()
         self.in_flight: set[str] = set()
         self.waiting: deque[GrowJob] = deque(clade.unfinished_jobs())  # resume first

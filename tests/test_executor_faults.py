@@ -101,3 +101,24 @@ def test_generation_with_a_killed_worker_is_recorded(pool, tmp_path):
     if killed:  # (a very short model may finish before the kill lands)
         assert table.loc[victim, "status"] == "failed"
         assert "worker died" in table.loc[victim, "reason"]
+
+
+def test_prefetch_queues_a_job_and_a_killed_worker_gives_it_back(pool):
+    """With prefetch=1 each worker holds its next job; a worker killed under k000 gives its
+    queued job back to the feed, where the other worker (or the replacement) grows it."""
+    rec, killed = Recorder(), []
+    rec.hooks.append(_kill_on_first_batch(rec, "q000", killed))
+    pool.retries, pool.prefetch = 0, 1
+    jobs = tiny_jobs(5, epochs=20, batch_size=8, prefix="q")
+    try:
+        pool.run(jobs, WINE, rec.on_event, rec.on_result, lambda: False)
+    finally:
+        pool.prefetch = 0
+    assert killed
+    assert rec.results["q000"].status == "failed"
+    assert sorted(rec.results) == [f"q{i:03d}" for i in range(5)]
+    assert {rec.results[f"q{i:03d}"].status for i in range(1, 5)} == {"ok"}
+    # a start event is sent when a model begins, not when it is queued: one per model
+    starts = [e["model_id"] for e in rec.events if e["event"] == "start"]
+    assert sorted(starts) == sorted(rec.results)
+    assert pool.capacity == 2  # back to one job per worker

@@ -27,11 +27,19 @@ _IDLE_WAIT = 0.05  # seconds an executor with an open, empty feed waits between 
 
 class Executor:
     """Grows jobs (a list, or an open feed); subclasses decide where. ``close`` frees
-    workers. ``slots`` is how many models it grows at once (a steady-state run keeps
-    that many in flight)."""
+    workers. ``slots`` is how many models it grows at once; ``prefetch`` how many more
+    jobs each slot holds queued, so a worker that returns a result starts its next model at
+    once instead of waiting for the caller's round trip. A steady-state run keeps
+    ``capacity`` jobs in flight."""
 
     name = "executor"
     slots = 1
+    prefetch = 0
+
+    @property
+    def capacity(self) -> int:
+        """Jobs this executor wants in flight: every slot busy plus its queued ones."""
+        return max(1, int(self.slots or 1)) * (1 + int(self.prefetch))
 
     def run(
         self,

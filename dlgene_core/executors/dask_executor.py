@@ -131,6 +131,8 @@ class DaskExecutor(Executor):
     max_models_per_worker: restart a worker (through its nanny) after this many models, so
     memory stays flat; tasks are then submitted as threads free up. None: never restart
     and submit every task at once (for adaptive clusters that scale on the queue).
+    prefetch: tasks submitted beyond the cluster's threads while recycling, so a worker
+    has its next model queued when it returns a result.
     """
 
     name = "dask"
@@ -146,6 +148,7 @@ class DaskExecutor(Executor):
         stop_grace: float = 30.0,
         n_workers: int | None = None,
         pin_cpus: bool | None = None,
+        prefetch: int = 0,
         max_models_per_worker: int | None = 50,
     ):
         if address is not None and not isinstance(address, str):
@@ -153,6 +156,7 @@ class DaskExecutor(Executor):
         if address and client is not None:
             raise ValueError(f"address={address!r} and client: give one of them, not both")
         check_int("retries", retries, 0, "an int >= 0")
+        check_int("prefetch", prefetch, 0, "an int >= 0")
         check_positive("event_interval", event_interval, "a number of seconds > 0")
         check_positive("hard_timeout_factor", hard_timeout_factor, "a number >= 1", 0.999)
         check_positive("hard_timeout_grace", hard_timeout_grace, "a number of seconds > 0")
@@ -171,6 +175,7 @@ class DaskExecutor(Executor):
         self._no_nanny: set[str] = set()
         self.address = address or None
         self.retries = retries
+        self.prefetch = prefetch
         self.event_interval = float(event_interval)
         self.hard_timeout_factor = float(hard_timeout_factor)
         self.hard_timeout_grace = float(hard_timeout_grace)
@@ -353,7 +358,7 @@ class _DaskRun:
             now = time.monotonic()
             if now - self.threads_checked >= 1.0:  # a scheduler round trip: not every tick
                 self.threads, self.threads_checked = _threads(self.client), now
-            slots = self.threads
+            slots = self.threads * (1 + self.executor.prefetch)
         while len(self.pending) < max(1, slots):
             job = self.feed.take()
             if job is None:

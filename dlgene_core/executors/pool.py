@@ -24,6 +24,7 @@ import signal
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
@@ -104,11 +105,16 @@ class _Worker:
     out: Connection
     pid: int | None = None
     ready: bool = False
-    job: GrowJob | None = None
+    sent: deque[GrowJob] = field(default_factory=deque)  # in order: the first one runs
     job_started: float = 0.0
     n_models: int = 0
     retiring: bool = False
     kill_reason: str = ""
+
+    @property
+    def job(self) -> GrowJob | None:
+        """The model this worker is growing now (the rest of ``sent`` waits in its pipe)."""
+        return self.sent[0] if self.sent else None
 
 
 @dataclass
@@ -133,6 +139,8 @@ class ProcessPoolExecutor(Executor):
     workers over (default: the visible GPUs; none on a CPU machine). stop_grace: seconds a
     stopped worker may take to return before it is killed. pin_cpus: pin each worker to its
     own core when there are no more workers than cores (TF's helper threads stay put).
+    prefetch: jobs sent ahead to each worker, so it starts its next model the moment it
+    returns a result (0: a worker waits for the caller between models).
     """
 
     name = "pool"
@@ -149,12 +157,14 @@ class ProcessPoolExecutor(Executor):
         start_timeout: float = 300.0,
         stop_grace: float = 30.0,
         pin_cpus: bool = True,
+        prefetch: int = 0,
     ):
         if workers is None:
             workers = os.cpu_count() or 1
         check_int("workers", workers, 1, "None (one per core) or an int >= 1")
         check_int("retries", retries, 0, "an int >= 0")
         check_int("max_models_per_worker", max_models_per_worker, 1, "an int >= 1")
+        check_int("prefetch", prefetch, 0, "an int >= 0")
         check_positive("hard_timeout_factor", hard_timeout_factor, "a number >= 1", 0.999)
         check_positive("hard_timeout_grace", hard_timeout_grace, "a number of seconds > 0")
         check_positive("event_interval", event_interval, "a number of seconds > 0")
@@ -163,6 +173,7 @@ class ProcessPoolExecutor(Executor):
         self.workers = workers
         self.retries = retries
         self.max_models_per_worker = max_models_per_worker
+        self.prefetch = prefetch
         self.hard_timeout_factor = float(hard_timeout_factor)
         self.hard_timeout_grace = float(hard_timeout_grace)
         self.event_interval = float(event_interval)
@@ -286,18 +297,29 @@ class ProcessPoolExecutor(Executor):
         if run.stopping:
             return
         for w in sorted(self._slots.values(), key=lambda w: w.slot):
-            if not w.ready or w.retiring or w.job is not None:
-                continue
-            job = run.jobs.take()
-            if job is None:
-                return
-            try:
-                w.tasks.send((job, run.spec))
-            except OSError:  # died a moment ago: its sentinel will tell
-                run.jobs.put_back(job)
-                continue
-            w.job, w.job_started = job, time.monotonic()
-            run.on_event(start_event(job.model_id, w.name, pid=w.pid))
+            while self._wants_job(w):
+                job = run.jobs.take()
+                if job is None:
+                    return
+                try:
+                    w.tasks.send((job, run.spec))
+                except OSError:  # died a moment ago: its sentinel will tell
+                    run.jobs.put_back(job)
+                    break
+                w.sent.append(job)
+                if len(w.sent) == 1:
+                    self._started(run, w)
+
+    def _wants_job(self, w: _Worker) -> bool:
+        """Room in the worker's queue, and not beyond its share before it is replaced."""
+        if not w.ready or w.retiring or len(w.sent) > self.prefetch:
+            return False
+        return w.n_models + len(w.sent) < self.max_models_per_worker
+
+    def _started(self, run: _Run, w: _Worker) -> None:
+        """The worker's first queued job is the one it grows now."""
+        w.job_started = time.monotonic()
+        run.on_event(start_event(w.sent[0].model_id, w.name, pid=w.pid))
 
     def _check_time_limits(self) -> None:
         now = time.monotonic()
@@ -341,8 +363,11 @@ class ProcessPoolExecutor(Executor):
                 for event in payload:
                     run.on_event(event)
         elif kind == "result":
-            job, w.job, w.kill_reason = w.job, None, ""
+            job = w.sent.popleft() if w.sent else None
+            w.kill_reason = ""
             w.n_models += 1
+            if run is not None and w.sent:  # its next queued model starts now
+                self._started(run, w)
             if run is not None and job is not None:
                 self._finish(run, payload)
             if w.n_models >= self.max_models_per_worker:
@@ -381,23 +406,10 @@ class ProcessPoolExecutor(Executor):
         w.tasks.close()
         w.out.close()
         run, job = self._run, w.job
+        if run is not None:
+            self._requeue_waiting(run, w)
         if job is not None and run is not None:
-            elapsed = time.monotonic() - w.job_started
-            if w.kill_reason == "stopped":
-                result = failed_result(job, "stopped by request", w.name, elapsed)
-                result.phenotype["status"] = "stopped"
-                self._finish(run, result)
-            elif w.kill_reason:
-                self._finish(run, failed_result(job, w.kill_reason, w.name, elapsed))
-            else:
-                reason = f"worker died: exit code {code}" + _signal_name(code)
-                tries = run.attempts.get(job.model_id, 0) + 1
-                run.attempts[job.model_id] = tries
-                if tries <= self.retries and not run.stopping:
-                    run.on_event(retry_event(job.model_id, reason))
-                    run.jobs.put_back(job)
-                else:
-                    self._finish(run, failed_result(job, reason, w.name, elapsed))
+            self._job_lost(run, w, job, code)
         elif not w.ready:
             self._start_failures += 1
             if self._start_failures >= _MAX_START_FAILURES:
@@ -407,6 +419,33 @@ class ProcessPoolExecutor(Executor):
                     "a script that starts a pool needs an `if __name__ == '__main__':` guard"
                 )
         self._spawn(w.slot)
+
+    def _requeue_waiting(self, run: _Run, w: _Worker) -> None:
+        """Jobs sent ahead to a worker that died never began: back to the feed's front
+        (on a stop they are dropped, and grown again on resume)."""
+        waiting = list(w.sent)[1:]
+        if not run.stopping:
+            for queued in reversed(waiting):
+                run.jobs.put_back(queued)
+
+    def _job_lost(self, run: _Run, w: _Worker, job: GrowJob, code: int | None) -> None:
+        """The model a dead worker was growing: stopped, killed, retried or failed."""
+        elapsed = time.monotonic() - w.job_started
+        if w.kill_reason == "stopped":
+            result = failed_result(job, "stopped by request", w.name, elapsed)
+            result.phenotype["status"] = "stopped"
+            self._finish(run, result)
+        elif w.kill_reason:
+            self._finish(run, failed_result(job, w.kill_reason, w.name, elapsed))
+        else:
+            reason = f"worker died: exit code {code}" + _signal_name(code)
+            tries = run.attempts.get(job.model_id, 0) + 1
+            run.attempts[job.model_id] = tries
+            if tries <= self.retries and not run.stopping:
+                run.on_event(retry_event(job.model_id, reason))
+                run.jobs.put_back(job)
+            else:
+                self._finish(run, failed_result(job, reason, w.name, elapsed))
 
     def _spawn(self, slot: int) -> None:
         env = {**worker_env(), **gpu_env(slot, self.gpus)}
