@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .dedup import duplicate_ids
+from .events import result_event
 from .modelfiles import save_h5_quietly
 from .operators import from_row
 from .records import GrowJob, ModelResult
@@ -210,7 +211,7 @@ class GrowingMixin:
 
     def _on_result(self, result: ModelResult) -> None:
         if result.status == "stopped":
-            self._on_event({"event": "result", "model_id": result.model_id, "status": "stopped"})
+            self._on_event(result_event(result.model_id, "stopped"))
             self.running_models = [m for m in self.running_models if m != result.model_id]
             return
         with self._lock:
@@ -225,14 +226,7 @@ class GrowingMixin:
             from .tensorboard import write_model
 
             write_model(self, result.model_id)
-        self._on_event(
-            {
-                "event": "result",
-                "model_id": result.model_id,
-                "status": result.status,
-                "phenotype": result.phenotype,
-            }
-        )
+        self._on_event(result_event(result.model_id, result.status, result.phenotype))
 
     def stop(self) -> None:
         """Ask training to stop: the running model ends cleanly at its next batch and is not

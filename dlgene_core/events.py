@@ -66,3 +66,26 @@ def start_event(model_id: str, worker: str, **where: Any) -> StartEvent:
 
 def retry_event(model_id: str, reason: str) -> RetryEvent:
     return RetryEvent(event=RETRY, model_id=model_id, reason=reason)
+
+
+def batch_event(
+    model_id: str, epoch: int, batch: int, loss: float, accuracy: float, time: float
+) -> BatchEvent:
+    """One training batch, sent by the Keras callback (its own loss, not the running mean)."""
+    return BatchEvent(
+        event=BATCH, model_id=model_id, epoch=epoch, batch=batch, loss=loss,
+        accuracy=accuracy, time=time,
+    )  # fmt: skip
+
+
+def epoch_event(model_id: str, row: dict[str, float]) -> EpochEvent:
+    """One finished epoch: ``row`` holds epoch, loss, accuracy, val_loss, val_accuracy, time."""
+    return EpochEvent(event=EPOCH, model_id=model_id, **row)  # type: ignore[typeddict-item]
+
+
+def result_event(model_id: str, status: str, phenotype: dict[str, Any] | None = None):
+    """A model's row is in the folder (or, ``stopped``, it will be grown again)."""
+    event = ResultEvent(event=RESULT, model_id=model_id, status=status)
+    if phenotype is not None:
+        event["phenotype"] = phenotype
+    return event

@@ -22,6 +22,7 @@ from typing import Any
 import keras
 import pandas as pd
 
+from .events import batch_event, epoch_event
 from .records import BATCH_COLUMNS, EPOCH_COLUMNS
 
 Listener = Callable[[dict[str, Any]], None]
@@ -122,17 +123,7 @@ class MonitorGrowth(keras.callbacks.Callback):
         b["accuracy"].append(acc)
         b["time"].append(now)
         if self.listener is not None:
-            self.listener(
-                {
-                    "event": "batch",
-                    "model_id": self.model_id,
-                    "epoch": self._epoch,
-                    "batch": batch,
-                    "loss": loss,
-                    "accuracy": acc,
-                    "time": now,
-                }
-            )
+            self.listener(batch_event(self.model_id, self._epoch, batch, loss, acc, now))
         self._check_stop(loss_mean)
 
     def on_epoch_end(self, epoch, logs=None):
@@ -149,7 +140,7 @@ class MonitorGrowth(keras.callbacks.Callback):
         for key, value in row.items():
             self.epochs[key].append(value)
         if self.listener is not None:
-            self.listener({"event": "epoch", "model_id": self.model_id, **row})
+            self.listener(epoch_event(self.model_id, row))
         self._check_stop(row["loss"])
         if not self.stop_reason:
             self._check_epoch(epoch, row)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..data import DataSpec
+from ..events import start_event
 from ..records import GrowJob, ModelResult
 from .base import EventCallback, Executor, Jobs, ResultCallback, StopCheck
 from .common import (
@@ -98,15 +99,7 @@ def _grow_on_worker(
     name = f"dask-{worker.name}"
     should_stop = _stop_checker(Event(stop_name))
     buffer = EventBuffer(lambda chunk: worker.log_event(topic, {"events": chunk}), event_interval)
-    buffer(
-        {
-            "event": "start",
-            "model_id": job.model_id,
-            "worker": name,
-            "address": worker.address,
-            "pid": os.getpid(),
-        }
-    )
+    buffer(start_event(job.model_id, name, address=worker.address, pid=os.getpid()))
     buffer.flush()
     try:
         dataset = load_dataset_cached(DataSpec.from_dict(spec))
