@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import CladeStateError
-from ..operators import conform, crossover, mutate, to_row
+from ..operators import crossover
 from ..population import genotype_table, selection_table
 from ..records import MEMBER_STATUSES
-from .base import History, Strategy
+from .base import History, Strategy, child_row, require_parents
 
 
 def aging_window(history: History, cfg, generation: int) -> pd.DataFrame:
@@ -60,8 +60,7 @@ class AgingStrategy(Strategy):
 
     def breed(self, family, parents, cfg, generation, n, rng):
         """Child i mutates parent i (cycling); the parents list keeps tournament repeats."""
-        if not parents:
-            raise CladeStateError("breed: no parents selected; call select_parents first")
+        require_parents(parents)
         rows = []
         for i in range(n):
             pid, genotype = parents[i % len(parents)]
@@ -71,10 +70,5 @@ class AgingStrategy(Strategy):
                 oid, other_genotype = parents[other]
                 genotype = crossover(family, genotype, other_genotype, cfg, rng)
                 ids = list(dict.fromkeys([pid, oid]))
-            count = int(rng.integers(1, cfg.max_mutations + 1))
-            child, mutations = mutate(family, genotype, cfg, rng, count)
-            child = conform(family, child, cfg, rng)
-            row = to_row(family, child)
-            row.update(parents=ids, mutations=mutations)
-            rows.append(row)
+            rows.append(child_row(family, genotype, ids, cfg, rng, always_mutate=True))
         return genotype_table(family, rows, generation)

@@ -90,6 +90,34 @@ class Strategy:
         return self.breed(family, parents, cfg, generation, n, rng_for(BREED))
 
 
+def require_parents(parents: list[tuple[str, dict]]) -> None:
+    if not parents:
+        raise CladeStateError("breed: no parents selected; call select_parents first")
+
+
+def child_row(
+    family: Family,
+    genotype: dict,
+    parent_ids: list[str],
+    cfg: CladeConfig,
+    rng: np.random.Generator,
+    always_mutate: bool,
+) -> dict:
+    """A child's genotype row: ``genotype`` (a clone or a crossover) mutated, always or with
+    ``mutate_prob``, made valid, with its parents and mutations recorded. Every strategy
+    breeds through here, so the order of random draws is one rule for all of them."""
+    from ..operators import conform, mutate, to_row
+
+    mutations: list[str] = []
+    if always_mutate or rng.random() < cfg.mutate_prob:
+        count = int(rng.integers(1, cfg.max_mutations + 1))
+        genotype, mutations = mutate(family, genotype, cfg, rng, count)
+    genotype = conform(family, genotype, cfg, rng)
+    row = to_row(family, genotype)
+    row.update(parents=parent_ids, mutations=mutations)
+    return row
+
+
 def manual_selection(
     phenotypes: pd.DataFrame, cfg: CladeConfig, generation: int, model_ids: Sequence[str]
 ) -> pd.DataFrame:
@@ -110,4 +138,12 @@ def manual_selection(
     return selection_table(chosen, "manual", cfg.selection_metric, generation)
 
 
-__all__ = ["SELECTION_COLUMNS", "History", "RngFor", "Strategy", "manual_selection"]
+__all__ = [
+    "SELECTION_COLUMNS",
+    "History",
+    "RngFor",
+    "Strategy",
+    "child_row",
+    "manual_selection",
+    "require_parents",
+]

@@ -16,11 +16,11 @@ import pandas as pd
 from ..config import CladeConfig, objectives_of
 from ..errors import CladeStateError
 from ..families.base import Family
-from ..operators import conform, crossover, mutate, to_row
+from ..operators import crossover
 from ..pareto import rank_by_objectives
 from ..population import genotype_table, selection_table
 from ..records import USABLE_STATUSES
-from .base import History, Strategy
+from .base import History, Strategy, child_row, require_parents
 
 
 def survivors(history: History, cfg: CladeConfig, generation: int) -> pd.DataFrame:
@@ -75,8 +75,7 @@ class NSGA2Strategy(Strategy):
         rng: np.random.Generator,
     ) -> pd.DataFrame:
         """Child i crosses winners 2i and 2i+1 (cycling through the tournament's order)."""
-        if not parents:
-            raise CladeStateError("breed: no parents selected; call select_parents first")
+        require_parents(parents)
         rows = []
         for i in range(n):
             pa, ga = parents[(2 * i) % len(parents)]
@@ -85,13 +84,6 @@ class NSGA2Strategy(Strategy):
                 child, ids = ga, [pa]
             else:
                 child, ids = crossover(family, ga, gb, cfg, rng), [pa, pb]
-            mutations: list[str] = []
             # a child of one model alone is always mutated, or it would repeat that model
-            if len(ids) == 1 or rng.random() < cfg.mutate_prob:
-                count = int(rng.integers(1, cfg.max_mutations + 1))
-                child, mutations = mutate(family, child, cfg, rng, count)
-            child = conform(family, child, cfg, rng)
-            row = to_row(family, child)
-            row.update(parents=ids, mutations=mutations)
-            rows.append(row)
+            rows.append(child_row(family, child, ids, cfg, rng, always_mutate=len(ids) == 1))
         return genotype_table(family, rows, generation)

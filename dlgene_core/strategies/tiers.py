@@ -12,10 +12,10 @@ import pandas as pd
 from ..config import CladeConfig, objectives_of
 from ..errors import CladeStateError
 from ..families.base import Family
-from ..operators import conform, crossover, mutate, to_row
+from ..operators import crossover
 from ..pareto import rank_by_objectives
 from ..population import genotype_table, selection_table, tier_sizes
-from .base import History, Strategy
+from .base import History, Strategy, child_row, require_parents
 
 
 def select_tiers(
@@ -74,8 +74,7 @@ def breed_tiers(
     first_index: int = 0,
 ) -> pd.DataFrame:
     """``n`` children of the parents: crossover of two (a lone parent is cloned), mutation."""
-    if not parent_genotypes:
-        raise CladeStateError("breed: no parents selected; call select_parents first")
+    require_parents(parent_genotypes)
     rows = []
     for _ in range(n):
         if len(parent_genotypes) == 1:
@@ -85,15 +84,9 @@ def breed_tiers(
             i, j = rng.choice(len(parent_genotypes), size=2, replace=False)
             (pa, ga), (pb, gb) = parent_genotypes[int(i)], parent_genotypes[int(j)]
             child, parents = crossover(family, ga, gb, cfg, rng), [pa, pb]
-        mutations: list[str] = []
-        # A lone parent's clone is always mutated, or the child would repeat it.
-        if len(parent_genotypes) == 1 or rng.random() < cfg.mutate_prob:
-            count = int(rng.integers(1, cfg.max_mutations + 1))
-            child, mutations = mutate(family, child, cfg, rng, count)
-        child = conform(family, child, cfg, rng)
-        row = to_row(family, child)
-        row.update(parents=parents, mutations=mutations)
-        rows.append(row)
+        # a lone parent's clone is always mutated, or the child would repeat it
+        lone = len(parent_genotypes) == 1
+        rows.append(child_row(family, child, parents, cfg, rng, always_mutate=lone))
     return genotype_table(family, rows, generation, first_index)
 
 
