@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from test_hardening import TINY
 
-from dlgene_core import GAFC1, Clade, CladeConfig
+from dlgene_core import GAFC1, Clade
 from dlgene_core.check import check_folder
 from dlgene_core.cli import main
 from dlgene_core.folderlock import OWNER_NAME, FolderInUseError
@@ -28,16 +29,6 @@ TINY_SETS = [
     *("--set", "nb_units=2,4", "--set", "batch_size=32,64", "--set", "optimizers=adam"),
     *("--set", "lr_bins=[[0.001,0.01]]", "--set", "generations=1"),
 ]
-TINY = CladeConfig(
-    population_size=2,
-    generations=1,
-    epochs=(1, 1),
-    nb_layers=(1, 1),
-    nb_units=(2, 4),
-    batch_size=(32, 64),
-    optimizers=["adam"],
-    lr_bins=[(1e-3, 1e-2)],
-)
 
 
 def _env() -> dict[str, str]:
