@@ -371,5 +371,6 @@ def _main(argv: Sequence[str] | None = None) -> int:
         print(f"dlgene: error: {message}", file=sys.stderr)
         return 2
 
+
 if __name__ == "__main__":
     sys.exit(console_main())

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 Listener = Callable[[dict[str, Any]], None]
 
+
 def model_seed(seed: int, model_id: str) -> int:
     """A per-model training seed drawn from the clade seed and the model id."""
     digest = np.random.default_rng([seed, *model_id.encode()]).integers(0, 2**31 - 1)

@@ -33,7 +33,6 @@ def worker_env() -> dict[str, str]:
     return env
 
 
-
 EventSender = Callable[[list[dict[str, Any]]], None]
 
 

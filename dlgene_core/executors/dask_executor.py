@@ -233,7 +233,6 @@ class DaskExecutor(Executor):
         finally:
             run.finish()
 
-
     def _recycle(self, client, address: str, pending, started) -> None:
         """Restart a worker that has grown its share of models, once it holds none of ours."""
         if not address or self.max_models_per_worker is None or address in self._no_nanny:

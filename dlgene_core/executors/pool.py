@@ -297,9 +297,7 @@ class ProcessPoolExecutor(Executor):
                 run.jobs.put_back(job)
                 continue
             w.job, w.job_started = job, time.monotonic()
-            run.on_event(
-                start_event(job.model_id, w.name, pid=w.pid)
-            )
+            run.on_event(start_event(job.model_id, w.name, pid=w.pid))
 
     def _check_time_limits(self) -> None:
         now = time.monotonic()
