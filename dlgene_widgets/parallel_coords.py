@@ -149,8 +149,10 @@ class ParallelCoordinates(Panel):
             self.ids, self.positions, self.dimensions = list(raw.index), positions, dims
             names = [d["name"] for d in dims]
             if names and list(self.brush_picker.options) != names:
-                self.brush_picker.options = names
-                self.brush_picker.value = self.brush_axis or self.metric
+                keep = self.brush_axis if self.brush_axis in names else self.metric
+                with self.setting_itself():  # new options pick their first: not a choice
+                    self.brush_picker.options = names
+                    self.brush_picker.value = keep
             self._draw_axes()
             with self.lines.hold_sync():
                 self.lines.x = names if names else []
@@ -199,7 +201,8 @@ class ParallelCoordinates(Panel):
 
     # ------------------------------------------------------------------ brushing
     def _on_brush_axis(self, change) -> None:
-        self.brush_axis = change["new"] or ""
+        if self.picked_by_hand:
+            self.brush_axis = change["new"] or ""
 
     @observe("brush_axis")
     def _on_brush_axis_trait(self, _change) -> None:
