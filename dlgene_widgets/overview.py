@@ -158,10 +158,19 @@ class OverviewScatter(Panel):
         )
         self.x_axis = bq.Axis(scale=self._x_linear, label=self.x_column, num_ticks=6)
         self.y_axis = bq.Axis(
-            scale=self._y, orientation="vertical", label=self.metric, tick_format=".3g"
+            scale=self._y,
+            orientation="vertical",
+            label=self.metric,
+            tick_format=".3~g",
+            label_offset="42px",
         )
         self.colour_axis = bq.ColorAxis(
-            scale=self._colour_scale, label="generation", orientation="vertical", side="right"
+            scale=self._colour_scale,
+            label="generation",
+            orientation="vertical",
+            side="right",
+            tick_format="d",
+            label_offset="36px",
         )
         self.figure = bq.Figure(
             marks=[self.front_line, self.scatter],
@@ -169,7 +178,7 @@ class OverviewScatter(Panel):
             title="all models",
             animation_duration=0,
             legend_location="bottom-right",
-            fig_margin={"top": 40, "bottom": 50, "left": 60, "right": 80},
+            fig_margin={"top": 40, "bottom": 50, "left": 70, "right": 90},
             layout=widgets.Layout(width="640px", height="400px"),
         ).add_class("dlgene-overview-fig")
         self.note = widgets.HTML("").add_class("dlgene-overview-note")
@@ -255,7 +264,9 @@ class OverviewScatter(Panel):
                 self.front_line.labels = ["Pareto front" if pareto else "best-so-far front"]
             self.x_axis.scale = x_scale
             self.x_axis.label = x
-            self.x_axis.tick_format = "d" if x == "generation" else ".2s" if log_x else ".3g"
+            self.x_axis.tick_format = "d" if x == "generation" else ".2s" if log_x else ".3~g"
+            generations = frame["generation"].to_numpy(dtype=int) if len(frame) else []
+            self.colour_axis.tick_values = list(range(int(max(generations, default=0)) + 1))
             if x == "generation" and len(xs):
                 self.x_axis.tick_values = list(range(int(xs.max()) + 1))
                 self._x_linear.min, self._x_linear.max = -0.5, float(xs.max()) + 0.5

@@ -41,8 +41,9 @@ KEEP_NONE = [""]
 
 
 def _short_label(name: str) -> str:
-    """Axis names short enough to sit side by side: 'layers_units (mean)' -> 'units (mean)'."""
-    name = name.replace("(most common)", "(mode)")
+    """Axis names short enough to sit side by side: 'layers_units (mean)' -> 'units'
+    (the note says that list genes are their mean or most common value)."""
+    name = name.replace(" (most common)", "").replace(" (mean)", "")
     return name.split("_", 1)[1] if name.startswith("layers_") else name
 
 
@@ -72,7 +73,16 @@ def coordinates(clade: Clade) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
             if high == low:
                 low, high = low - 0.5, high + 0.5
         positions[:, j] = (column - low) / (high - low)
-        axes.append({"name": name, "low": low, "high": high, "categories": cats.get(name)})
+        integer = bool(np.all(np.mod(column[np.isfinite(column)], 1) == 0))
+        axes.append(
+            {
+                "name": name,
+                "low": low,
+                "high": high,
+                "categories": cats.get(name),
+                "integer": integer,
+            }
+        )
     raw = pd.DataFrame(values, columns=names, index=features.index)
     return raw, np.nan_to_num(positions, nan=0.0), axes
 
@@ -111,8 +121,8 @@ class ParallelCoordinates(Panel):
             interaction=self.brush,
             title="genes against the metric",
             animation_duration=0,
-            fig_margin={"top": 40, "bottom": 40, "left": 50, "right": 50},
-            layout=widgets.Layout(width="900px", height="400px"),
+            fig_margin={"top": 56, "bottom": 40, "left": 60, "right": 50},
+            layout=widgets.Layout(width="1000px", height="420px"),
         ).add_class("dlgene-parallel-fig")
         self.brush_picker = widgets.Dropdown(
             description="brush on", options=[self.metric], value=self.metric
@@ -178,8 +188,14 @@ class ParallelCoordinates(Panel):
                     "tick_values": ticks,
                     "tick_labels": dict(zip(ticks, d["categories"], strict=True)),
                 }
+            elif float(d["low"]).is_integer() and d["high"] - d["low"] <= 8 and d["integer"]:
+                options = {
+                    "tick_values": list(range(int(d["low"]), int(d["high"]) + 1)),
+                    "tick_format": "d",
+                }
             else:
-                options = {"num_ticks": 5, "tick_format": ".2g"}
+                ticks = np.linspace(d["low"], d["high"], 5)
+                options = {"tick_values": [float(t) for t in ticks], "tick_format": ".2~g"}
             axes.append(
                 bq.Axis(
                     scale=scale,
@@ -239,7 +255,10 @@ class ParallelCoordinates(Panel):
             opacities = [1.0] * len(self.ids)
             if self.selection.filtered_ids:
                 self.selection.filtered_ids = []
-            self.note.value = self._note("drag up or down over the figure to brush")
+            self.note.value = self._note(
+                "drag up or down over the figure to brush the axis chosen in 'brush on'; "
+                "per-layer genes show their mean (numbers) or most common value (text)"
+            )
         else:
             low, high = sorted(float(v) for v in selected)
             column = [d["name"] for d in self.dimensions].index(name)
@@ -305,7 +324,7 @@ class GeneImportance(Panel):
             ],
             title=f"gene importance for {self.metric}",
             animation_duration=0,
-            fig_margin={"top": 40, "bottom": 50, "left": 210, "right": 30},
+            fig_margin={"top": 40, "bottom": 50, "left": 150, "right": 40},
             layout=widgets.Layout(width="640px", height="380px"),
         ).add_class("dlgene-importance-fig")
         self.note = widgets.HTML("").add_class("dlgene-importance-note")

@@ -119,6 +119,11 @@ def grid_frame(clade: Clade, generation: int = ALL) -> pd.DataFrame:
     return frame.set_index("model_id")
 
 
+def column_widths(columns: list[str]) -> dict[str, int]:
+    """Wide enough for each header and its filter icon (headers were cut at 64 px)."""
+    return {c: max(64, 7 * len(c) + 30) for c in columns}
+
+
 def _renderers(frame: pd.DataFrame) -> dict[str, TextRenderer]:
     """Status coloured, parents marked, numbers formatted."""
     colours = " : ".join(
@@ -182,7 +187,7 @@ class PopulationGrid(Panel):
             base_row_size=22,
             base_column_size=96,
             base_row_header_size=80,
-            column_widths={"status": 80, "parent": 56, "generation": 78},
+            column_widths=column_widths(self.columns),
             renderers=_renderers(self.frame),
             horizontal_stripes=True,
             layout=widgets.Layout(height="360px", width="100%"),
