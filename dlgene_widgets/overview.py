@@ -151,8 +151,6 @@ class OverviewScatter(Panel):
             scales={"x": self._x_linear, "y": self._y},
             colors=["#222222"],
             stroke_width=2,
-            marker="square",
-            marker_size=20,
             labels=["front"],
             display_legend=True,
         )

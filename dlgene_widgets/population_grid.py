@@ -291,6 +291,8 @@ class PopulationGrid(Panel):
     # ------------------------------------------------------------------ selection
     def _on_cell_click(self, cell: dict[str, Any]) -> None:
         row = cell.get("primary_key_row")
+        if cell.get("region") not in ("body", "row-header", None):
+            return  # a header click sorts or selects a column, not a model
         if row is None or not 0 <= int(row) < len(self.frame):
             return
         self.select_row(int(row))
