@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from .conftest import VOILA_TEMPLATE_CDN, App
+from .shoot_analysis import drag_brush
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(420)]
 
@@ -207,7 +208,8 @@ def test_grid_sorts_filters_by_the_brush_and_exports(app: App) -> None:
     app.wait_event(
         lambda e: (
             e["kind"] == "grid-transforms"
-            and e["value"] == [{"type": "sort", "column": "n_params", "desc": False}]
+            and [(t["type"], t["column"], t["desc"]) for t in e["value"]]
+            == [("sort", "n_params", False)]
         ),
         15,
         "the grid's sort on n_params",
@@ -225,12 +227,8 @@ def test_grid_sorts_filters_by_the_brush_and_exports(app: App) -> None:
     page.locator(".dlgene-analysis-tabs .lm-TabBar-tab").nth(1).click()
     app.wait_for(".dlgene-parallel-fig svg path.line", state="visible")
     n_events = len(app.events())
-    plot = page.locator(".dlgene-parallel-fig svg .plotarea_background").first.bounding_box()
-    x = plot["x"] + plot["width"] * 0.93
-    page.mouse.move(x, plot["y"] + 2)
-    page.mouse.down()
-    page.mouse.move(x, plot["y"] + plot["height"] * 0.5, steps=8)
-    page.mouse.up()
+    page.wait_for_timeout(500)  # the tab has laid out its figure
+    drag_brush(page, 0.05, 0.6)
     kept = app.wait_event(
         lambda e: e["kind"] == "selection" and e["name"] == "filtered_ids" and e["value"],
         15,
