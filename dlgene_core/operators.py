@@ -165,6 +165,16 @@ def to_row(family: Family, genotype: Genotype) -> dict[str, Any]:
     return row
 
 
+def gene_columns(family: Family) -> list[str]:
+    """The genotype table's gene columns, in ``to_row``'s order, known before any row exists
+    (panels lay out their columns from the first render)."""
+    columns = [field for gene in family.scalar_genes for field in gene.fields]
+    for segment in family.segments:
+        columns.append(f"nb_{segment.name}")
+        columns.extend(f"{segment.name}_{field}" for field in segment.fields)
+    return columns
+
+
 def from_row(family: Family, row: Any) -> Genotype:
     genotype: Genotype = {}
     for gene in family.scalar_genes:

@@ -20,12 +20,14 @@ from dlgene_core import Clade
 
 from ._panel import Panel
 from ._throttle import Throttle
+from .analysis import Analysis
 from .config_editor import ConfigEditor
 from .generation_views import GenerationViews
 from .growth_plot import GrowthPlot
 from .parent_picker import ParentPicker
-from .population_table import PopulationTable
+from .population_grid import PopulationGrid
 from .selection import ModelSelection
+from .selection_links import link_selection, selection_style
 
 SIDECAR_HELP = (
     "the 'sidecar' package is not installed; in JupyterLab right-click the dashboard's output "
@@ -61,7 +63,8 @@ class CladeDashboard(Panel):
         self.last_traceback = ""
         self.selection = ModelSelection()  # one selected model for every panel
         self.growth = GrowthPlot(clade, max_points=max_points, max_rate_hz=max_rate_hz)
-        self.table = PopulationTable(clade)
+        self.table = PopulationGrid(clade, self.selection)  # all models; replaced the HTML table
+        self.analysis = Analysis(clade, self.selection)
         self.parents = ParentPicker(clade)
         self.views = GenerationViews(clade)
         self.config_editor = ConfigEditor(clade.config, read_only=("kind",))
@@ -111,7 +114,9 @@ class CladeDashboard(Panel):
             self.status_line,
             widgets.HBox([self.growth, self.parents], layout=widgets.Layout(flex_flow="row wrap")),
             self.table,
+            self.analysis,
             self.views,
+            selection_style(),
             widgets.Accordion(children=[self.config_editor], titles=("config",)),
         ]
         self.add_class("dlgene-dashboard")
@@ -122,8 +127,10 @@ class CladeDashboard(Panel):
         clade.observe(self._on_clade_change, names=self._names)
         self.on_close(lambda: clade.unobserve(self._on_clade_change, names=self._names))
         self.on_close(self._status_throttle.close)
-        for panel in (self.growth, self.table, self.parents, self.views, self.config_editor):
+        panels = (self.growth, self.table, self.analysis, self.parents, self.views)
+        for panel in (*panels, self.config_editor):
             self.on_close(panel.close)
+        self.on_close(link_selection(self.selection, self.views, self.growth, self.parents))
         self._show_status()
 
     # ------------------------------------------------------------------ jobs
@@ -214,6 +221,7 @@ class CladeDashboard(Panel):
             self.table._throttle,
             self.parents._throttle,
             self.views._throttle,
+            *self.analysis.throttles(),
         ]
         return {t.name: t for t in found}
 

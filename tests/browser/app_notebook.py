@@ -57,6 +57,7 @@ config = CladeConfig(
     top_tier=0.25,
     random_tier=0.0,
     seed=11,
+    objectives=[("val_accuracy", "max"), ("n_params", "min")],  # the overview draws the front
 )
 clade = GAFC1(config, data="digits", folder=RUN_DIR)
 clade.load_data()
@@ -76,6 +77,15 @@ clade.config.observe(
 for css in ("dlgene-top-tier", "dlgene-random-tier", "dlgene-parent-preview"):
     for w in find(dashboard, css):
         w.observe(lambda c, css=css: record("widget", css=css, value=c.new), "value")
+selection, grid = dashboard.selection, dashboard.table
+selection.observe(
+    lambda c: record("selection", name=c.name, value=c.new), ["model_id", "filtered_ids"]
+)
+grid.observe(lambda c: record("grid", value=c.new), "row_ids")
+grid.grid.observe(
+    lambda c: record("grid-" + c.name.strip("_"), value=c.new, rows=grid.visible_ids()),
+    ["selections", "_transforms", "_visible_rows"],
+)
 record("ready", pid=os.getpid(), folder=str(RUN_DIR))
 dashboard'''
 

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from .conftest import VOILA_TEMPLATE_CDN, App
+from .shoot_analysis import drag_brush
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(420)]
 
@@ -34,9 +35,11 @@ CURVE_POINTS = """() => {
     }
     return longest;
 }"""
-TABLE_IDS = """() => Array.from(
-    document.querySelectorAll('.dlgene-population-table tr[data-model-id]')
-).map(tr => tr.getAttribute('data-model-id'))"""
+OVERVIEW_DOTS = ".dlgene-overview-fig svg .dot"
+FRONT_PATH = """() => {
+    const path = document.querySelector('.dlgene-overview-fig svg path.line');
+    return path ? (path.getAttribute('d') || '') : '';
+}"""
 
 
 def _status(app: App) -> str:
@@ -51,7 +54,8 @@ def test_dashboard_renders(app: App) -> None:
         app.wait_for(f".dlgene-btn-{css}")
     for css in (
         ".dlgene-status",
-        ".dlgene-population-table",
+        ".dlgene-grid canvas",
+        ".dlgene-overview-fig",
         ".dlgene-growth-fig",
         ".dlgene-parent-picker",
         ".dlgene-top-tier .noUi-handle",
@@ -71,8 +75,8 @@ def test_spawn_and_grow_show_live_curves_and_rows(app: App) -> None:
     app.wait_event(
         lambda e: e["kind"] == "message" and "spawned" in e["value"], 60, "spawned", n_events
     )
-    page.wait_for_function(
-        f"() => ({TABLE_IDS})().length === {POPULATION}", timeout=30_000, polling=200
+    app.wait_event(
+        lambda e: e["kind"] == "grid" and len(e["value"]) == POPULATION, 30, "grid rows", n_events
     )
     n_events = len(app.events())
     app.click(".dlgene-btn-grow")
@@ -94,15 +98,16 @@ def test_spawn_and_grow_show_live_curves_and_rows(app: App) -> None:
     app.wait_event(
         lambda e: e["kind"] == "status" and e["value"] == "idle", 30, "idle after grow", n_events
     )
-    page.wait_for_function(
-        f"() => ({TABLE_IDS})().length === {POPULATION}", timeout=30_000, polling=200
-    )
     assert int(page.evaluate(CURVE_POINTS)) >= 2
-    table = app.text(".dlgene-population-table")
-    assert "ok" in table, table[:500]
     phenotypes = pd.read_parquet(app.run_dir / "phenotypes.parquet")
     assert len(phenotypes) == POPULATION
-    assert sorted(page.evaluate(TABLE_IDS)) == sorted(phenotypes["model_id"])
+    page.wait_for_function(
+        "() => /ok: /.test(document.querySelector('.dlgene-grid-summary').innerText)",
+        timeout=30_000,
+        polling=200,
+    )
+    rows = [e for e in app.events() if e["kind"] == "grid"][-1]["value"]
+    assert sorted(rows) == sorted(phenotypes["model_id"])
 
 
 def _preview_ids(text: str) -> list[str]:
@@ -143,6 +148,117 @@ def test_top_tier_slider_changes_preview_and_kernel_selection(app: App) -> None:
     assert sorted(parents["value"]) == preview
     selections = pd.read_parquet(app.run_dir / "selections.parquet")
     assert sorted(selections["model_id"]) == preview
+
+
+def test_overview_scatter_shows_every_model_its_front_and_a_click_selects(app: App) -> None:
+    """One dot per finished model with a metric; the Pareto front (two objectives: the app
+    notebook's val_accuracy against n_params) drawn as a line; a click on a dot selects that
+    model in the kernel's shared selection and in the grid."""
+    page = app.page
+    phenotypes = pd.read_parquet(app.run_dir / "phenotypes.parquet")
+    drawn = phenotypes[phenotypes["val_accuracy"].notna()]
+    page.wait_for_function(
+        f"() => document.querySelectorAll('{OVERVIEW_DOTS}').length === {len(drawn)}",
+        timeout=30_000,
+        polling=200,
+    )
+    page.wait_for_function(f"() => ({FRONT_PATH})().startsWith('M')", timeout=30_000)
+    assert "Pareto front" in app.text(".dlgene-overview-fig")
+    assert f"{len(drawn)} models" in app.text(".dlgene-overview-note")
+    n_events = len(app.events())
+    page.locator(OVERVIEW_DOTS).nth(1).click(force=True)
+    chosen = app.wait_event(
+        lambda e: e["kind"] == "selection" and e["name"] == "model_id" and e["value"],
+        15,
+        "a model selected by a click on the scatter",
+        n_events,
+    )["value"]
+    assert chosen in set(drawn["model_id"])
+    selected = app.wait_event(
+        lambda e: e["kind"] == "grid-selections" and bool(e["value"]),
+        15,
+        "the grid selecting the clicked model",
+        n_events,
+    )
+    rows = [e for e in app.events() if e["kind"] == "grid"][-1]["value"]
+    assert selected["value"][0]["r1"] == rows.index(chosen)
+
+
+GRID_COLUMN_LEFT = {  # default columns of the app's two-objective config, widths in px
+    "status": 80,
+    "parent": 80 + 72,
+    "generation": 80 + 72 + 72,
+    "val_accuracy": 80 + 72 + 72 + 100,
+    "n_params": 80 + 72 + 72 + 100 + 114,
+}
+N_PARAMS_WIDTH = 86
+
+
+def test_grid_sorts_filters_by_the_brush_and_exports(app: App) -> None:
+    page = app.page
+    phenotypes = pd.read_parquet(app.run_dir / "phenotypes.parquet").set_index("model_id")
+    # sort: the header menu of n_params (its icon at the header's right end), ascending
+    grid = page.locator(".dlgene-grid").first
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    n_events = len(app.events())
+    icon_x = box["x"] + GRID_COLUMN_LEFT["n_params"] + N_PARAMS_WIDTH - 8
+    page.mouse.click(icon_x, box["y"] + 10)
+    page.locator(".ipydatagrid-context-menu .lm-Menu-item", has_text="Sort Ascending").click()
+    app.wait_event(
+        lambda e: (
+            e["kind"] == "grid-transforms"
+            and [(t["type"], t["column"], t["desc"]) for t in e["value"]]
+            == [("sort", "n_params", False)]
+        ),
+        15,
+        "the grid's sort on n_params",
+        n_events,
+    )
+    shown = app.wait_event(
+        lambda e: e["kind"] == "grid-visible_rows" and len(e["rows"]) >= POPULATION,
+        15,
+        "the grid's rows in their new order",
+        n_events,
+    )["rows"]
+    sizes = [float(phenotypes.loc[m, "n_params"]) for m in shown if m in phenotypes.index]
+    assert sizes == sorted(sizes), shown
+    # filter: a brush on the parallel coordinates' metric axis keeps some models
+    page.locator(".dlgene-analysis-tabs .lm-TabBar-tab").nth(1).click()
+    app.wait_for(".dlgene-parallel-fig svg path.line", state="visible")
+    n_events = len(app.events())
+    page.wait_for_timeout(500)  # the tab has laid out its figure
+    drag_brush(page, 0.05, 0.6)
+    kept = app.wait_event(
+        lambda e: e["kind"] == "selection" and e["name"] == "filtered_ids" and e["value"],
+        15,
+        "models kept by the brush",
+        n_events,
+    )["value"]
+    expected = [] if kept == [""] else sorted(kept)  # [""]: the brush kept no model
+    app.wait_event(
+        lambda e: e["kind"] == "grid" and sorted(e["value"]) == expected,
+        15,
+        "the grid showing the brushed models",
+        n_events,
+    )
+    assert "of" in app.text(".dlgene-parallel-note") and "kept" in app.text(".dlgene-grid-summary")
+    app.click(".dlgene-brush-clear")
+    app.wait_event(
+        lambda e: e["kind"] == "grid" and len(e["value"]) == len(phenotypes),
+        15,
+        "every model again after clearing the brush",
+        n_events,
+    )
+    # export: a CSV in the experiment folder and a download link in the page
+    app.click(".dlgene-grid-export")
+    app.wait_for(".dlgene-grid-export-link a[download]")
+    written = sorted((app.run_dir / "exports").glob("models-*.csv"))
+    assert written, "no CSV written to <run>/exports"
+    table = pd.read_csv(written[-1])
+    assert sorted(table["model_id"]) == sorted(phenotypes.index)
+    exported = [float(phenotypes.loc[m, "n_params"]) for m in table["model_id"]]
+    assert exported == sorted(exported)  # in the browser's order: n_params ascending
 
 
 def test_screenshot(app: App) -> None:

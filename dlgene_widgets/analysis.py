@@ -1,0 +1,40 @@
+"""Analysis: the overview scatter, the parallel coordinates and the gene importance in tabs.
+
+All three read every finished model of the run and share the dashboard's
+``ModelSelection``: a click on a point selects the model everywhere; a brush on the
+parallel coordinates sets ``filtered_ids``, which the grid follows.
+"""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+
+from dlgene_core import Clade
+
+from ._panel import Panel
+from .overview import OverviewScatter
+from .parallel_coords import GeneImportance, ParallelCoordinates
+from .selection import ModelSelection
+
+TITLES = ("all models", "parallel coordinates", "gene importance")
+
+
+class Analysis(Panel):
+    """Tabs: all models at a glance, genes against the metric, gene importance."""
+
+    def __init__(self, clade: Clade, selection: ModelSelection | None = None):
+        super().__init__()
+        self.selection = selection if selection is not None else ModelSelection()
+        self.overview = OverviewScatter(clade, self.selection)
+        self.parallel = ParallelCoordinates(clade, self.selection)
+        self.importance = GeneImportance(clade)
+        self.tabs = widgets.Tab(
+            children=[self.overview, self.parallel, self.importance], titles=TITLES
+        ).add_class("dlgene-analysis-tabs")
+        self.children = [self.tabs]
+        self.add_class("dlgene-analysis")
+        for panel in (self.overview, self.parallel, self.importance):
+            self.on_close(panel.close)
+
+    def throttles(self) -> list:
+        return [self.overview._throttle, self.parallel._throttle, self.importance._throttle]

@@ -1,0 +1,179 @@
+"""Overview scatter, parallel coordinates and gene importance: state, front and selection."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from analysis_helpers import fake_run
+
+from dlgene_core.pareto import dominates
+from dlgene_widgets import Analysis, OverviewScatter, PopulationGrid
+from dlgene_widgets.overview import front_ids, short_genotype
+from dlgene_widgets.parallel_coords import KEEP_NONE
+from dlgene_widgets.selection import ModelSelection, model_colour
+
+TWO = [("val_accuracy", "max"), ("n_params", "min")]
+
+
+@pytest.fixture
+def two_objectives(tmp_path):
+    return fake_run(tmp_path / "two", objectives=TWO)
+
+
+@pytest.fixture
+def one_objective(tmp_path):
+    return fake_run(tmp_path / "one")
+
+
+def _drawn(clade, scatter):
+    """model id -> (x, y) as drawn."""
+    points = zip(scatter.scatter.x, scatter.scatter.y, strict=True)
+    return dict(zip(scatter.ids, points, strict=True))
+
+
+def test_one_point_per_finished_model_with_the_right_x_and_y(one_objective):
+    clade = one_objective
+    scatter = OverviewScatter(clade)
+    phenotypes = clade.phenotypes.set_index("model_id")
+    with_metric = phenotypes[phenotypes["val_accuracy"].notna()]
+    assert len(with_metric) == 14 and len(phenotypes) == 16  # 2 failed: no metric
+    assert sorted(scatter.ids) == sorted(with_metric.index)
+    for x in ("generation", "n_params", "train_time"):
+        scatter.x_picker.value = x
+        drawn = _drawn(clade, scatter)
+        for model_id, (px, py) in drawn.items():
+            assert px == pytest.approx(float(with_metric.loc[model_id, x]))
+            assert py == pytest.approx(float(with_metric.loc[model_id, "val_accuracy"]))
+        assert scatter.x_axis.label == x
+    assert "2 without a val_accuracy" in scatter.note.value
+    assert scatter.scatter.names[0].startswith(scatter.ids[0] + ": ")
+
+
+def test_two_objectives_open_on_the_pareto_front_which_is_non_dominated(two_objectives):
+    clade = two_objectives
+    scatter = OverviewScatter(clade)
+    assert scatter.x_column == "n_params"  # the second objective
+    assert scatter.front_line.labels == ["Pareto front"]
+    assert sorted(scatter.front) == sorted(clade.pareto()["model_id"])
+    drawn = _drawn(clade, scatter)
+    points = {m: np.array([-y, x]) for m, (x, y) in drawn.items()}  # minimised
+    usable = set(clade.phenotypes.query("status == 'ok'")["model_id"])
+    for member in scatter.front:
+        assert not any(dominates(points[o], points[member]) for o in usable if o != member)
+    for other in usable - set(scatter.front):
+        assert any(dominates(points[m], points[other]) for m in scatter.front)
+    xs = list(scatter.front_line.x)
+    assert xs == sorted(xs) and len(xs) == len(scatter.front)
+
+
+def test_one_objective_draws_the_best_so_far_front(one_objective):
+    scatter = OverviewScatter(one_objective)
+    scatter.x_column = "generation"
+    assert scatter.front_line.labels == ["best-so-far front"]
+    frame = scatter.frame
+    best = frame.loc[frame["val_accuracy"].idxmax()]
+    # along generations the front ends at the best model (an earlier one if tied)
+    assert scatter.front[-1] == best["model_id"] or frame.set_index("model_id").loc[
+        scatter.front[-1], "val_accuracy"
+    ] == pytest.approx(best["val_accuracy"])
+    ys = [frame.set_index("model_id").loc[m, "val_accuracy"] for m in scatter.front]
+    assert ys == sorted(ys)  # rising: each front member beats every earlier x
+
+
+def test_front_ids_hand_case():
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "model_id": ["a", "b", "c", "d"],
+            "status": ["ok", "ok", "ok", "failed"],
+            "n_params": [10.0, 20.0, 15.0, 1.0],
+            "val_accuracy": [0.5, 0.9, 0.4, 0.99],
+        }
+    )
+    assert front_ids(frame, "n_params", "val_accuracy", "max") == ["a", "b"]
+
+
+def test_colour_by_status_and_generation(one_objective):
+    scatter = OverviewScatter(one_objective)
+    assert list(scatter.scatter.color) == list(scatter.frame["generation"].astype(float))
+    scatter.colour_picker.value = "status"
+    assert scatter.scatter.color is None
+    assert set(scatter.scatter.colors) == {"#2ca02c"}  # all drawn models are ok
+    assert not scatter.colour_axis.visible
+
+
+def test_click_selects_everywhere_and_grid_follows(one_objective, tmp_path):
+    selection = ModelSelection()
+    scatter = OverviewScatter(one_objective, selection)
+    grid = PopulationGrid(one_objective, selection)
+    target = scatter.ids[3]
+    scatter.scatter.selected = [3]  # what a click does (interactions={'click': 'select'})
+    assert selection.model_id == target
+    assert grid.selected_ids == [target]
+    row = list(grid.frame.index).index(target)
+    assert grid.grid.selections == [
+        {"r1": row, "c1": 0, "r2": row, "c2": len(grid.frame.columns) - 1}
+    ]
+    grid.select_row(0)  # a click on the grid's first row selects in the scatter
+    assert list(scatter.scatter.selected) == [scatter.ids.index(grid.frame.index[0])]
+
+
+def test_parallel_coordinates_lines_colours_and_brush_filters_the_grid(one_objective):
+    analysis = Analysis(one_objective)
+    parallel, selection = analysis.parallel, analysis.selection
+    grid = PopulationGrid(one_objective, selection)
+    names = [d["name"] for d in parallel.dimensions]
+    assert names[-1] == "val_accuracy" and "optimizer" in names
+    assert np.asarray(parallel.lines.y).shape == (14, len(names))
+    assert parallel.lines.colors == [model_colour(m) for m in parallel.ids]
+    positions = np.asarray(parallel.lines.y)
+    assert positions.min() >= 0 and positions.max() <= 1
+    optimizer = next(d for d in parallel.dimensions if d["name"] == "optimizer")
+    assert optimizer["categories"] == sorted(optimizer["categories"])
+    accuracy = one_objective.phenotypes.set_index("model_id")["val_accuracy"]
+    parallel.brush_range(0.7, 1.0)  # keep models with val_accuracy in [0.7, 1]
+    kept = sorted(m for m in parallel.ids if accuracy[m] >= 0.7)
+    assert sorted(parallel.kept_ids) == kept and 0 < len(kept) < 14
+    assert sorted(selection.filtered_ids) == kept
+    assert sorted(grid.row_ids) == kept
+    assert "kept by the brush" in grid.summary.value
+    parallel.brush_range(2.0, 3.0)  # nothing inside: the grid shows no model
+    assert selection.filtered_ids == KEEP_NONE and grid.row_ids == []
+    parallel.clear_brush()
+    assert selection.filtered_ids == [] and len(grid.row_ids) == 16
+
+
+def test_gene_importance_needs_five_models_then_draws_bars(tmp_path, one_objective):
+    few = fake_run(tmp_path / "few", n=4, generations=1)
+    analysis = Analysis(few)
+    assert "at least 5" in analysis.importance.note.value
+    assert len(analysis.importance.bars.y) == 0
+    importance = Analysis(one_objective).importance
+    assert len(importance.table) == 9  # one bar per gene of GAFC1
+    assert len(importance.bars.x) == 9
+    assert np.all(np.asarray(importance.bars.y) >= 0)
+
+
+def test_empty_run_shows_hints_not_errors(tmp_path):
+    from dlgene_core import GAFC1, CladeConfig
+
+    clade = GAFC1(CladeConfig(population_size=3), data="digits", folder=tmp_path / "e")
+    analysis = Analysis(clade)
+    assert analysis.overview.ids == [] and "no finished model yet" in analysis.overview.note.value
+    assert "no finished model yet" in analysis.parallel.note.value
+    assert "color:#666" in analysis.importance.note.value
+
+
+def test_short_genotype():
+    row = {
+        "model_id": "g0-000",
+        "optimizer": "adam",
+        "learning_rate": 0.0031234,
+        "batch_size": 32,
+        "nb_layers": 2,
+        "layers_units": [64, 32],
+        "layers_regularizer": ["none", "none"],
+        "parents": [],
+    }
+    assert short_genotype(row) == "adam lr=0.00312 bs=32 | units=[64 32]"
