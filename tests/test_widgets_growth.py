@@ -10,8 +10,8 @@ import pytest
 from dlgene_core import GAFC1, CladeConfig
 from dlgene_widgets import GenerationViews, GrowthPlot
 from dlgene_widgets.generation_views import lineage_text
-from dlgene_widgets.selection import model_colour
 from dlgene_widgets.growth_plot import FADED_OPACITY, decimate
+from dlgene_widgets.selection import model_colour
 
 
 def test_decimate_bounds_points_and_keeps_ends():

@@ -60,7 +60,7 @@ def test_running_curve_has_its_own_x_range_and_finished_ones_fade_behind(plot):
 def test_two_running_models_are_both_drawn(plot):
     plot._on_event({"event": "start", "model_id": "g0-000", "worker": "pool-0"})
     plot._on_event({"event": "start", "model_id": "g0-001", "worker": "pool-1"})
-    for i in range(40):
+    for _ in range(40):
         for model_id in ("g0-000", "g0-001"):
             plot._on_event({"event": "batch", "model_id": model_id, "loss": 1.0, "accuracy": 0.5})
     plot._on_event({"event": "batch", "model_id": "g0-001", "loss": 1.0, "accuracy": 0.5})
