@@ -391,6 +391,7 @@ class GrowthPlot(Panel):
     def _flush(self) -> None:
         with self._lock:
             dirty = self._drain()
+            self._follow_generation()
             for model_id in [m for m, c in self.curves.items() if c.finished]:
                 self._fade(self.curves.pop(model_id))
             for curve in self.curves.values():
@@ -423,20 +424,32 @@ class GrowthPlot(Panel):
         return dirty
 
     def _start_curve(self, model_id: str) -> Curve:
-        generation = int(self.clade.generation)
-        if self._faded_generation is not None and generation != self._faded_generation:
-            self._clear_faded()  # a new generation: its own finished models fade in
-        self._faded_generation = generation
         if model_id in self.faded:
             del self.faded[model_id]
             for fig in self._figures():
                 fig.unfade(model_id)
+        generation = int(self.clade.generation)
         curve = Curve(model_id, model_colour(model_id), self.max_points, generation)
         self.curves[model_id] = curve
         return curve
 
+    def _follow_generation(self) -> None:
+        """A new generation's faded curves replace the last one's once one of its models
+        has a batch to draw (not at its start, so the figures are never blank between)."""
+        drawn = [c.generation for c in self.curves.values() if c.batches]
+        if drawn and drawn[0] != self._faded_generation:
+            self._clear_faded()
+            self._faded_generation = drawn[0]
+
     def _fade(self, curve: Curve) -> None:
         """Move a finished model from its running marks to a faded line (bounded count)."""
+        for fig in self._figures():
+            fig.free_slot(curve.model_id)
+        if not curve.batches:  # failed before training, or a duplicate (never trained)
+            return
+        if curve.generation != self._faded_generation:
+            self._clear_faded()
+            self._faded_generation = curve.generation
         points = min(self.max_points, FADED_POINTS)
         x, loss = decimate(*curve.series("loss"), points)
         _, accuracy = decimate(*curve.series("accuracy"), points)
@@ -447,10 +460,8 @@ class GrowthPlot(Panel):
             for fig in self._figures():
                 fig.unfade(oldest)
         self.faded[curve.model_id] = (x, loss, accuracy)
-        for fig, values in ((self.loss_figure, loss), (self.accuracy_figure, accuracy)):
-            fig.free_slot(curve.model_id)
-            if len(x):
-                fig.fade(curve.model_id, x, values, curve.colour)
+        self.loss_figure.fade(curve.model_id, x, loss, curve.colour)
+        self.accuracy_figure.fade(curve.model_id, x, accuracy, curve.colour)
 
     def _clear_faded(self) -> None:
         for model_id in list(self.faded):
@@ -474,10 +485,11 @@ class GrowthPlot(Panel):
     def _fit_scales(self) -> None:
         """x: the running models' own batches (the faded ones are cut to it); y: robust."""
         running = list(self.curves.values())
-        if running:
+        if any(c.batches for c in running):
             x_max = max(c.batches for c in running)
-        elif self.faded:
-            x_max = max(float(x[-1]) for x, _, _ in self.faded.values() if len(x))
+        elif self.faded:  # between models: the finished ones, whole
+            running = []
+            x_max = max(float(x[-1]) for x, _, _ in self.faded.values())
         else:
             return
         x_max = float(max(x_max, 1))

@@ -103,7 +103,11 @@ def test_a_new_generation_replaces_the_faded_curves_and_marks_are_reused(plot):
     plot.flush()
     marks_before = list(plot.loss_figure.figure.marks)
     plot.clade.generation = 1
-    feed(plot, "g1-000", 10)
+    plot._on_event({"event": "start", "model_id": "g1-000", "worker": "main"})
+    plot.flush()  # started, no batch yet: the last generation stays, so the plot is not blank
+    assert plot.faded_models == ["g0-000", "g0-001"]
+    assert plot.loss_figure.x_scale.max == 30.0
+    feed(plot, "g1-000", 10, start=False)
     plot.flush()
     assert plot.faded_models == [] and plot.live_models == ["g1-000"]
     assert all(len(m.x) == 0 for m in plot.loss_figure.faded_lines)  # emptied, kept for reuse
@@ -126,6 +130,13 @@ def test_a_retried_model_starts_its_curve_again(plot):
     feed(plot, "g0-000", 5)  # the worker died; the model was started again
     plot.flush()
     assert plot.loss_figure.marks_of("g0-000")[0].x[-1] == 5
+
+
+def test_models_that_never_trained_take_no_faded_line(plot):
+    feed(plot, "g0-000", 30, finish=True)
+    plot._on_event({"event": "result", "model_id": "g0-001", "status": "duplicate"})
+    plot.flush()
+    assert plot.faded_models == ["g0-000"] and plot.live_models == []
 
 
 def test_empty_plot_says_what_to_do(plot):
