@@ -152,3 +152,19 @@ def test_a_new_generation_starts_the_picker_afresh(clade):
     assert "would choose" not in picker.preview.value
     assert "no parents stored for generation 1 yet" in picker.stored.value
     assert "#b00020" not in picker.preview.value + picker.stored.value + picker.message.value
+
+
+def test_checkboxes_are_reused_across_generations(clade):
+    picker = ParentPicker(clade)
+    boxes = list(picker.manual_box.children)
+    clade.select_parents(top_tier=0.5, random_tier=0.0)
+    clade.breed()
+    new_ids = list(clade.genotypes["model_id"])
+    table = fake_phenotypes(new_ids, generation=1)
+    clade.phenotypes = pd.concat([clade.phenotypes, table], ignore_index=True)
+    picker.refresh()
+    assert picker.ranking[0] == new_ids[-1]
+    assert list(picker.manual_box.children) == boxes  # relabelled, not made per model
+    assert picker.checkboxes[new_ids[-1]] is boxes[0]
+    assert f"dlgene-pick-{new_ids[-1]}" in boxes[0]._dom_classes
+    assert not any(box.value for box in boxes)

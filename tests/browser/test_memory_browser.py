@@ -51,6 +51,24 @@ CURVE_POINTS = """() => {
     }
     return longest;
 }"""
+BREAKDOWN = """() => {
+    const count = sel => [...document.querySelectorAll(sel)]
+        .reduce((n, el) => n + el.getElementsByTagName('*').length + 1, 0);
+    const walker = document.createTreeWalker(document, NodeFilter.SHOW_ALL);
+    let all = 0;
+    while (walker.nextNode()) all++;
+    return {
+        in_document: all,
+        document: document.getElementsByTagName('*').length,
+        growth: count('.dlgene-growth-panel'),
+        table: count('.dlgene-population-table'),
+        picker: count('.dlgene-parent-picker'),
+        views: count('.dlgene-generation-views'),
+        config: count('.dlgene-config-editor'),
+        options: document.getElementsByTagName('option').length,
+        svg_paths: document.querySelectorAll('.dlgene-dashboard svg path').length,
+    };
+}"""
 RED_TEXT = """() => [...document.querySelectorAll('.dlgene-dashboard *')]
     .filter(el => el.children.length === 0 && el.innerText
         && getComputedStyle(el).color === 'rgb(176, 0, 32)')
@@ -72,9 +90,24 @@ def measure(app: App) -> dict[str, float]:
         for _ in range(2):
             cdp.send("HeapProfiler.collectGarbage")
         metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+        try:  # diagnostic: what detached trees are still held (Chromium >= 125)
+            cdp.send("DOM.enable")
+            detached = cdp.send("DOM.getDetachedDomNodes")["detachedNodes"]
+            roots: dict[str, int] = {}
+            for d in detached:
+                node = d["treeNode"]
+                attrs = node.get("attributes", [])
+                cls = dict(zip(attrs[::2], attrs[1::2], strict=False)).get("class", "")
+                key = f"{node.get('nodeName')}.{cls[:60]}"
+                roots[key] = roots.get(key, 0) + 1 + len(d.get("retainedNodeIds", []))
+            print("detached:", len(detached), sorted(roots.items(), key=lambda kv: -kv[1])[:12])
+        except Exception as exc:
+            print("detached: n/a", exc)
     finally:
         cdp.detach()
-    return {name: float(metrics[name]) for name in METRICS}
+    values = {name: float(metrics[name]) for name in METRICS}
+    values.update(app.page.evaluate(BREAKDOWN))  # where the nodes are, for the report
+    return values
 
 
 def evolve(app: App, generations: int, finished_before: int) -> list[tuple[float, int]]:
