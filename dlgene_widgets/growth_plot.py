@@ -342,6 +342,7 @@ class GrowthPlot(Panel):
         ).add_class("dlgene-compare-fig")
         self.compare_legend = widgets.HTML(COMPARE_KEY).add_class("dlgene-compare-legend")
         self._compare_slots: list[tuple[bq.Lines, bq.Scatter]] = []
+        self._growth_cache: dict[str, tuple[Any, Any]] = {}
         self.compare_picker.observe(
             lambda c: setattr(self, "compare_ids", list(c["new"])), names="value"
         )
@@ -424,6 +425,7 @@ class GrowthPlot(Panel):
         return dirty
 
     def _start_curve(self, model_id: str) -> Curve:
+        self._growth_cache.pop(model_id, None)  # grown again: its stored curve will change
         if model_id in self.faded:
             del self.faded[model_id]
             for fig in self._figures():
@@ -597,6 +599,19 @@ class GrowthPlot(Panel):
             )
         return self._compare_slots[index]
 
+    def _stored_growth(self, model_id: str) -> tuple[Any, Any]:
+        """A finished model's batch and epoch tables, read from the folder once: the best
+        set changes with every finished model, and re-reading all five each time cost more
+        than the live plot."""
+        if model_id not in self._growth_cache:
+            if len(self._growth_cache) >= 4 * COMPARE_BEST:
+                del self._growth_cache[next(iter(self._growth_cache))]
+            self._growth_cache[model_id] = (
+                self.clade.growth(model_id, "batches"),
+                self.clade.growth(model_id, "epochs"),
+            )
+        return self._growth_cache[model_id]
+
     def draw_compare(self) -> None:
         """Draw the chosen finished models' stored curves (decimated) on the compare figure,
         in pooled marks updated in place (one colour per model, as in every figure)."""
@@ -608,7 +623,7 @@ class GrowthPlot(Panel):
         for i, model_id in enumerate(self.compare_ids):
             line, points = self._compare_slot(i)
             colour = model_colour(model_id)
-            batches = self.clade.growth(model_id, "batches")
+            batches, epochs = self._stored_growth(model_id)
             x, y = decimate(np.arange(1, len(batches) + 1), batches[metric], self.max_points)
             x_max = max(x_max, float(len(batches)))
             series.append(y)
@@ -616,7 +631,6 @@ class GrowthPlot(Panel):
                 line.x, line.y = x, y
                 line.colors = [colour]
                 line.line_style = "dashed" if model_id in pruned else "solid"
-            epochs = self.clade.growth(model_id, "epochs")
             ex, ey = EMPTY, EMPTY
             if len(epochs):
                 per_epoch = len(batches) / max(len(epochs), 1)
