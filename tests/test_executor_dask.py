@@ -45,6 +45,8 @@ def test_resolve_a_client_and_bad_arguments(client):
         DaskExecutor(max_models_per_worker=0)
 
 
+
+
 def test_resume_in_process_run_on_dask(client, tmp_path):
     cfg = CladeConfig().updated(population_size=4, generations=1, max_train_time=30)
     clade = GAFC1(cfg, data="wine", folder=tmp_path / "run")
@@ -60,6 +62,10 @@ def test_resume_in_process_run_on_dask(client, tmp_path):
     assert set(table.loc[ids[:2], "worker"]) == {"main"}
     assert all(w.startswith("dask-") for w in table.loc[ids[2:], "worker"])
     assert client.status == "running"  # the clade does not close a client it was given
+
+
+
+
 
 
 @pytest.mark.slow

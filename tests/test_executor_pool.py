@@ -42,6 +42,8 @@ def test_resolve_pool_from_config():
     assert (executor.workers, executor.retries, executor.running) == (3, 1, False)
 
 
+
+
 def test_clade_reuses_the_pool_across_generations(pool, tmp_path):
     pids = pool.worker_pids()
     clade = _clade(tmp_path / "run", size=2)
@@ -55,6 +57,8 @@ def test_clade_reuses_the_pool_across_generations(pool, tmp_path):
     assert pool.running  # the clade does not close an executor it was given
     assert seen and clade.progress == (2, 2)
     assert (tmp_path / "run" / "growth" / f"{table.iloc[0]['model_id']}.batches.parquet").exists()
+
+
 
 
 def test_resume_a_pool_run_in_process(pool, tmp_path):
@@ -73,6 +77,8 @@ def test_resume_a_pool_run_in_process(pool, tmp_path):
         assert table.loc[mid, "worker"].startswith("pool-")
         assert table.loc[mid, "train_time"] == first.loc[mid, "train_time"]
     assert set(table.loc[ids[2:], "worker"]) == {"main"}
+
+
 
 
 @pytest.mark.slow
