@@ -18,6 +18,7 @@ from traitlets import Bool, Unicode
 
 from dlgene_core import Clade
 
+from ._hints import error
 from ._panel import Panel
 from ._throttle import Throttle
 from .analysis import Analysis
@@ -33,6 +34,15 @@ SIDECAR_HELP = (
     "the 'sidecar' package is not installed; in JupyterLab right-click the dashboard's output "
     "and choose 'Create New View for Output' to dock it in a side panel, or pip install sidecar"
 )
+
+
+JOB_STATES = {
+    "spawn": "spawning",
+    "grow": "growing",
+    "select": "selecting",
+    "breed": "breeding",
+    "evolve": "evolving",
+}
 
 
 class JobError(RuntimeError):
@@ -200,16 +210,31 @@ class CladeDashboard(Panel):
     def _on_clade_change(self, _change) -> None:
         self._status_throttle.request()
 
+    def status_state(self) -> str:
+        """What the status line leads with: the running job (the clade says "idle" until the
+        job's first step begins, and between an evolve's steps), else the clade's state."""
+        if not self.running:
+            return self.clade.status
+        state = JOB_STATES.get(self.job, self.job)
+        if self.clade.status not in ("idle", state):
+            state += f" ({self.clade.status})"  # e.g. "evolving (growing)"
+        return state
+
     def _show_status(self) -> None:
         clade = self.clade
         done, total = clade.progress
-        job = f" &middot; job: {html.escape(self.job)}" if self.job else ""
+        message = clade.message
+        if not self.running and clade.genotypes.empty:  # a calm first step, not a blank
+            message = f"{message} · press spawn to begin" if message else "press spawn to begin"
         text = (
-            f"<b>{html.escape(clade.status)}</b> &middot; generation {clade.generation} "
-            f"&middot; {done}/{total} grown{job} &middot; {html.escape(clade.message)}"
+            f"<b>{html.escape(self.status_state())}</b> &middot; generation {clade.generation} "
+            f"&middot; {done}/{total} grown &middot; {html.escape(message)}"
         )
         if self.error:
-            text += f"<br><span style='color:#b00020'>{html.escape(self.error)}</span>"
+            text += "<br>" + error(
+                f"{self.error} (fix the cause and press the button again; the traceback is "
+                "in dashboard.last_traceback)"
+            )
         self.status_line.value = text
 
     def throttles(self) -> dict[str, Any]:

@@ -20,10 +20,12 @@ from traitlets import Bool, Int, Unicode, observe
 from dlgene_core import Clade
 from dlgene_core.population import USABLE_STATUSES
 
+from ._hints import hint
 from ._panel import Panel
 from ._throttle import Throttle
 
 BINS = np.linspace(0.0, 1.0, 11)
+NO_MATRIX_YET = "confusion matrix: shown once a model has finished"
 _SMALL = widgets.Layout(width="440px", height="300px")
 
 
@@ -150,8 +152,8 @@ class GenerationViews(Panel):
             scales={"row": rows, "column": columns, "color": bq.ColorScale(scheme="Blues")},
         )
         self.heatmap_figure = bq.Figure(
-            marks=[self.heatmap],
-            title="confusion matrix (test)",
+            marks=[],  # no placeholder grid: the mark joins once a model has finished
+            title=NO_MATRIX_YET,
             layout=_SMALL,
             animation_duration=0,
             axes=[
@@ -253,12 +255,13 @@ class GenerationViews(Panel):
         )
         with self.histogram.hold_sync():
             self.histogram.x, self.histogram.y = labels, counts
-        self.histogram_figure.title = f"accuracy histogram, generation {self.generation}"
+        title = f"accuracy histogram, generation {self.generation}"
+        self.histogram_figure.title = title if counts.any() else f"{title}: no finished model yet"
 
     def _draw_model(self) -> None:
         model_id = self._drawn_model = self.shown_model
         if not model_id:
-            self.lineage.value = "<i>no finished model yet</i>"
+            self.lineage.value = hint("lineage: shown once a model has finished")
             return
         try:
             matrix = np.asarray(self.clade.confusion_matrix(model_id), dtype=float)
@@ -281,4 +284,6 @@ class GenerationViews(Panel):
             self.heatmap.color = matrix
             self.heatmap.row = np.arange(matrix.shape[0])
             self.heatmap.column = np.arange(matrix.shape[1])
+        if not self.heatmap_figure.marks:
+            self.heatmap_figure.marks = [self.heatmap]
         self.heatmap_figure.title = f"confusion matrix of {model_id} (test)"

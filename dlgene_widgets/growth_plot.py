@@ -4,10 +4,18 @@ Training events arrive on the training thread; the listener only appends them to
 and asks the throttle for a flush (microseconds). The flush, at most ``max_rate_hz`` times a
 second on a timer thread, folds the events into per-model histories and pushes decimated
 copies (at most ``max_points`` per line) to bqplot.
+
+What the live figures show, so that they always show something: every model training now
+(several at once with a pool or Dask) in full colour on the x range of the running models
+only, and the finished models of the same generation faded behind them. The y range leaves
+out a diverging model (``robust_range``) instead of flattening the others; legends are HTML
+beside the figures, never over the data. Marks are pooled and updated in place, never
+created per model, so a long run keeps a fixed number of widgets in the browser.
 """
 
 from __future__ import annotations
 
+import html
 import threading
 from collections import deque
 from collections.abc import Sequence
@@ -22,13 +30,17 @@ from traitlets import Bool, Int, List, Unicode, observe
 from dlgene_core import Clade
 from dlgene_core.records import CURVE_STATUSES
 
+from ._hints import HINT_COLOUR
 from ._panel import Panel
-from ._retire import close_later
 from ._throttle import Throttle
+from .selection import model_colour
 
-PALETTE = bq.CATEGORY10
 FINISHED_FOR_COMPARE = CURVE_STATUSES
 COMPARE_BEST = 5  # models the compare view shows until some are picked by hand
+FADED_OPACITY = 0.3  # finished models of the generation, behind the running ones
+MAX_FADED = 20  # finished curves kept on the live figures (the most recent)
+FADED_POINTS = 500  # points per faded line: context, not detail
+EMPTY = np.zeros(0)
 
 
 def decimate(
@@ -43,6 +55,36 @@ def decimate(
     return xa[index], ya[index]
 
 
+def robust_range(
+    series: Sequence[np.ndarray], bounds: tuple[float, float] | None = None
+) -> tuple[float, float, list[int]] | None:
+    """A y range that shows every curve in the family and leaves a diverging one out.
+
+    A curve is out of the family when its median lies more than 4 typical spreads above the
+    median of all curves' medians (a loss going to 1e3 while the others sit near 1). The
+    range spans the family's lowest point to its 99th percentile (a one-batch spike does not
+    flatten the rest), padded by 5% and cut to ``bounds`` (accuracy: 0..1). Returns
+    ``(low, high, indices of the curves left out)``, or None when nothing is finite.
+    """
+    finite = [(i, s[np.isfinite(s)]) for i, s in enumerate(series)]
+    finite = [(i, s) for i, s in finite if s.size]
+    if not finite:
+        return None
+    medians = np.array([np.median(s) for _, s in finite])
+    spreads = np.array([np.quantile(s, 0.9) - np.quantile(s, 0.1) for _, s in finite])
+    typical = float(np.median(medians))
+    scale = max(float(np.median(spreads)), abs(typical) * 0.5, 1e-6)
+    family = [(i, s) for (i, s), m in zip(finite, medians, strict=True) if m <= typical + 4 * scale]
+    left_out = sorted({i for i, _ in finite} - {i for i, _ in family})
+    low = min(float(s.min()) for _, s in family)
+    high = max(float(np.quantile(s, 0.99)) if s.size >= 100 else float(s.max()) for _, s in family)
+    pad = (high - low) * 0.05 or max(abs(high) * 0.05, 0.05)
+    low, high = low - pad, high + pad
+    if bounds is not None:
+        low, high = max(low, bounds[0]), min(high, bounds[1])
+    return low, high, left_out
+
+
 @dataclass
 class Curve:
     """What is seen of one model's training (x = batches since it started).
@@ -55,6 +97,7 @@ class Curve:
     model_id: str
     colour: str
     max_points: int = 2000
+    generation: int = 0
     batches: int = 0
     stride: int = 1
     x: list[float] = field(default_factory=list)
@@ -106,13 +149,24 @@ class Curve:
         return [*self.x, self.latest[0]], [*values, self.latest[1 if metric == "loss" else 2]]
 
 
-class _MetricFigure:
-    """One bqplot Figure (loss or accuracy) with a line, epoch markers and validation points
-    per model."""
+Trio = tuple[bq.Lines, bq.Scatter, bq.Scatter]
 
-    def __init__(self, metric: str, title: str):
+
+class _MetricFigure:
+    """One bqplot Figure (loss or accuracy): faded lines of finished models behind, then a
+    line, epoch markers and validation markers per running model.
+
+    Both kinds of marks live in pools that only grow to the most ever shown at once; a mark
+    a model no longer needs is emptied and handed to the next one, so no widget is created
+    or closed per model (a browser keeps every view it was sent until the model closes).
+    """
+
+    def __init__(self, metric: str, bounds: tuple[float, float] | None):
         self.metric = metric
-        self.x_scale, self.y_scale = bq.LinearScale(), bq.LinearScale()
+        self.bounds = bounds
+        self.x_scale, self.y_scale = bq.LinearScale(min=0.0, max=1.0), bq.LinearScale()
+        if bounds is not None:
+            self.y_scale.min, self.y_scale.max = bounds
         axes = [
             bq.Axis(scale=self.x_scale, label="batch"),
             bq.Axis(scale=self.y_scale, orientation="vertical", label=metric),
@@ -120,53 +174,136 @@ class _MetricFigure:
         self.figure = bq.Figure(
             marks=[],
             axes=axes,
-            title=title,
+            title=f"live {metric}: nothing trained yet (press grow)",
             animation_duration=0,
             layout=widgets.Layout(width="480px", height="300px"),
             fig_margin={"top": 40, "bottom": 40, "left": 55, "right": 10},
         )
-        self.marks: dict[str, tuple[bq.Lines, bq.Scatter, bq.Scatter]] = {}
+        self.faded_lines: list[bq.Lines] = []
+        self.faded_owner: list[str] = []  # "" for a free line
+        self.slots: list[Trio] = []
+        self.slot_owner: list[str] = []
 
-    def marks_for(self, model_id: str, colour: str) -> tuple[bq.Lines, bq.Scatter, bq.Scatter]:
-        if model_id not in self.marks:
+    # -- running models ------------------------------------------------------------
+    def slot_for(self, model_id: str, colour: str) -> Trio:
+        if model_id in self.slot_owner:
+            return self.slots[self.slot_owner.index(model_id)]
+        if "" in self.slot_owner:
+            index = self.slot_owner.index("")
+        else:
             scales = {"x": self.x_scale, "y": self.y_scale}
-            line = bq.Lines(
-                x=[], y=[], scales=scales, colors=[colour], labels=[model_id], display_legend=True
+            trio = (
+                bq.Lines(x=EMPTY, y=EMPTY, scales=scales),
+                bq.Scatter(x=EMPTY, y=EMPTY, scales=scales, marker="square", default_size=36),
+                bq.Scatter(
+                    x=EMPTY,
+                    y=EMPTY,
+                    scales=scales,
+                    marker="circle",
+                    default_size=48,
+                    stroke="black",
+                ),
             )
-            epochs = bq.Scatter(
-                x=[], y=[], scales=scales, colors=[colour], marker="square", default_size=36
-            )
-            validation = bq.Scatter(
-                x=[],
-                y=[],
-                scales=scales,
-                colors=[colour],
-                marker="circle",
-                default_size=48,
-                stroke="black",
-            )
-            self.marks[model_id] = (line, epochs, validation)
-        return self.marks[model_id]
+            self.slots.append(trio)
+            self.slot_owner.append("")
+            index = len(self.slots) - 1
+        self.slot_owner[index] = model_id
+        for mark in self.slots[index]:
+            with mark.hold_sync():
+                mark.x, mark.y = EMPTY, EMPTY
+                mark.colors = [colour]
+        return self.slots[index]
 
-    def drop(self, model_ids: Sequence[str]) -> None:
-        close_later(mark for model_id in model_ids for mark in self.marks.pop(model_id, ()))
+    def free_slot(self, model_id: str) -> None:
+        if model_id not in self.slot_owner:
+            return
+        index = self.slot_owner.index(model_id)
+        self.slot_owner[index] = ""
+        for mark in self.slots[index]:
+            with mark.hold_sync():
+                mark.x, mark.y = EMPTY, EMPTY
+
+    # -- finished models -------------------------------------------------------------
+    def fade(self, model_id: str, x: np.ndarray, y: np.ndarray, colour: str) -> None:
+        """Draw ``model_id``'s finished curve faded, in a free pooled line (or the oldest
+        one once ``MAX_FADED`` are drawn; the caller keeps the order)."""
+        if model_id in self.faded_owner:
+            index = self.faded_owner.index(model_id)
+        elif "" in self.faded_owner:
+            index = self.faded_owner.index("")
+        else:
+            line = bq.Lines(
+                x=EMPTY,
+                y=EMPTY,
+                scales={"x": self.x_scale, "y": self.y_scale},
+                opacities=[FADED_OPACITY],
+            )
+            self.faded_lines.append(line)
+            self.faded_owner.append("")
+            index = len(self.faded_lines) - 1
+        self.faded_owner[index] = model_id
+        line = self.faded_lines[index]
+        with line.hold_sync():
+            line.x, line.y = x, y
+            line.colors = [colour]
+
+    def unfade(self, model_id: str) -> None:
+        if model_id in self.faded_owner:
+            index = self.faded_owner.index(model_id)
+            self.faded_owner[index] = ""
+            line = self.faded_lines[index]
+            with line.hold_sync():
+                line.x, line.y = EMPTY, EMPTY
 
     def show_marks(self) -> None:
-        marks = [m for trio in self.marks.values() for m in trio]
+        """Faded lines first (drawn behind), then the running models' marks."""
+        marks = [*self.faded_lines, *(m for trio in self.slots for m in trio)]
         if marks != list(self.figure.marks):
             self.figure.marks = marks
+
+    def marks_of(self, model_id: str) -> Trio | None:
+        """The running model's line and markers (None when it is not running)."""
+        if model_id in self.slot_owner:
+            return self.slots[self.slot_owner.index(model_id)]
+        return None
+
+    def faded_line(self, model_id: str) -> bq.Lines | None:
+        if model_id in self.faded_owner:
+            return self.faded_lines[self.faded_owner.index(model_id)]
+        return None
+
+
+def _swatch(colour: str, opacity: float = 1.0, dashed: bool = False) -> str:
+    style = "dashed" if dashed else "solid"
+    return (
+        f"<span style='display:inline-block;width:18px;border-top:3px {style} {colour};"
+        f"opacity:{opacity};vertical-align:middle;margin-right:3px'></span>"
+    )
+
+
+LIVE_KEY = (
+    f"<span style='color:{HINT_COLOUR}'>line: each batch · &#9632; train mean per epoch · "
+    "&#9679; (black edge) validation at the end of an epoch · faded: finished models of this "
+    "generation</span>"
+)
+COMPARE_KEY = (
+    f"<span style='color:{HINT_COLOUR}'>line: each batch · &#9679; validation per epoch · "
+    "dashed: pruned</span>"
+)
 
 
 class GrowthPlot(Panel):
     """Live curves of the models training now, plus finished models' curves to compare."""
 
-    live_models = List(Unicode(), help="models drawn on the live figures")
+    live_models = List(Unicode(), help="running models drawn in full colour on the live figures")
+    faded_models = List(Unicode(), help="finished models of the generation drawn faded behind")
+    off_scale = List(Unicode(), help="models left out of the loss y range (diverging)")
     compare_ids = List(Unicode(), help="finished models drawn on the compare figure")
     compare_metric = Unicode("loss", help="loss or accuracy on the compare figure")
     compare_best = Bool(
         True,
-        help="compare the best finished models of the latest grown generation (turned off "
-        "when models are picked by hand)",
+        help="compare the best finished models of the run (turned off when models are "
+        "picked by hand)",
     )
     flushes = Int(0, help="pushes to the live figures so far (bounded by max_rate_hz)")
 
@@ -177,31 +314,35 @@ class GrowthPlot(Panel):
         self.clade = clade
         self.max_points = int(max_points)
         self.max_rate_hz = float(max_rate_hz)
-        self.curves: dict[str, Curve] = {}
+        self.curves: dict[str, Curve] = {}  # running (and just finished, until the flush)
+        self.faded: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # oldest first
+        self._faded_generation: int | None = None
         self._events: deque[dict[str, Any]] = deque()
         self._lock = threading.RLock()
-        self._n_models = 0
-        self.loss_figure = _MetricFigure("loss", "live loss (per batch)")
-        self.accuracy_figure = _MetricFigure("accuracy", "live accuracy (per batch)")
+        self.loss_figure = _MetricFigure("loss", None)
+        self.accuracy_figure = _MetricFigure("accuracy", (0.0, 1.0))
         for fig in (self.loss_figure.figure, self.accuracy_figure.figure):
             fig.add_class("dlgene-growth-fig")
+        self.live_legend = widgets.HTML(LIVE_KEY).add_class("dlgene-growth-legend")
         self.compare_picker = widgets.SelectMultiple(description="compare", rows=6)
         self.metric_picker = widgets.ToggleButtons(options=["loss", "accuracy"], value="loss")
         self.best_toggle = widgets.Checkbox(
-            description=f"best {COMPARE_BEST} of the latest generation", indent=False
+            description=f"best {COMPARE_BEST} of the run", indent=False
         )
-        self.compare_x, self.compare_y = bq.LinearScale(), bq.LinearScale()
+        self.compare_x, self.compare_y = bq.LinearScale(min=0.0, max=1.0), bq.LinearScale()
         self.compare_figure = bq.Figure(
             marks=[],
             axes=[
                 bq.Axis(scale=self.compare_x, label="batch"),
                 bq.Axis(scale=self.compare_y, orientation="vertical", label="loss"),
             ],
-            title="finished models",
+            title="finished models: none yet",
             animation_duration=0,
             layout=widgets.Layout(width="600px", height="320px"),
-            legend_location="top-right",
         ).add_class("dlgene-compare-fig")
+        self.compare_legend = widgets.HTML(COMPARE_KEY).add_class("dlgene-compare-legend")
+        self._compare_slots: list[tuple[bq.Lines, bq.Scatter]] = []
+        self._growth_cache: dict[str, tuple[Any, Any]] = {}
         self.compare_picker.observe(
             lambda c: setattr(self, "compare_ids", list(c["new"])), names="value"
         )
@@ -209,10 +350,12 @@ class GrowthPlot(Panel):
         widgets.link((self, "compare_best"), (self.best_toggle, "value"))  # trait first: it wins
         self.children = [
             widgets.HBox([self.loss_figure.figure, self.accuracy_figure.figure]),
+            self.live_legend,
             widgets.HBox(
                 [
                     widgets.VBox([self.compare_picker, self.best_toggle, self.metric_picker]),
                     self.compare_figure,
+                    self.compare_legend,
                 ]
             ),
         ]
@@ -243,47 +386,93 @@ class GrowthPlot(Panel):
         """Push everything received so far to the figures now (tests, end of a job)."""
         self._throttle.flush_now()
 
+    def _figures(self) -> tuple[_MetricFigure, _MetricFigure]:
+        return self.loss_figure, self.accuracy_figure
+
     def _flush(self) -> None:
         with self._lock:
-            started, dirty = self._drain()
-            if started:  # a new model began: drop the lines of models that have finished
-                done = [m for m, c in self.curves.items() if c.finished and m not in started]
-                for fig in (self.loss_figure, self.accuracy_figure):
-                    fig.drop(done)
-                for model_id in done:
-                    del self.curves[model_id]
+            dirty = self._drain()
+            self._follow_generation()
+            for model_id in [m for m, c in self.curves.items() if c.finished]:
+                self._fade(self.curves.pop(model_id))
             for curve in self.curves.values():
-                if curve.model_id not in dirty:
-                    continue
-                self._draw(self.loss_figure, curve, curve.epoch_loss, curve.val_loss)
-                self._draw(self.accuracy_figure, curve, curve.epoch_accuracy, curve.val_accuracy)
-            for fig in (self.loss_figure, self.accuracy_figure):
+                if curve.model_id in dirty:
+                    self._draw(self.loss_figure, curve, curve.epoch_loss, curve.val_loss)
+                    self._draw(
+                        self.accuracy_figure, curve, curve.epoch_accuracy, curve.val_accuracy
+                    )
+            self._fit_scales()
+            for fig in self._figures():
                 fig.show_marks()
             self.live_models = list(self.curves)
+            self.faded_models = list(self.faded)
+            self._label()
             self.flushes += 1
 
-    def _drain(self) -> tuple[list[str], set[str]]:
-        started: list[str] = []
+    def _drain(self) -> set[str]:
         dirty: set[str] = set()
         while self._events:
             event = self._events.popleft()
-            model_id = str(event.get("model_id", ""))
-            if event.get("event") not in ("start", "batch", "epoch", "result") or not model_id:
+            kind, model_id = event.get("event"), str(event.get("model_id", ""))
+            if kind not in ("start", "batch", "epoch", "result") or not model_id:
                 continue
             curve = self.curves.get(model_id)
-            if curve is None or (event.get("event") == "start" and curve.finished):
-                colour = PALETTE[self._n_models % len(PALETTE)]
-                curve = Curve(model_id, colour, max_points=self.max_points)
-                self._n_models += 1
-                self.curves[model_id] = curve
-            if event.get("event") == "start":
-                started.append(model_id)
+            restart = kind == "start" and curve is not None and (curve.finished or curve.batches)
+            if curve is None or restart:  # new, resumed or retried: start the curve afresh
+                curve = self._start_curve(model_id)
             curve.add(event)
             dirty.add(model_id)
-        return started, dirty
+        return dirty
+
+    def _start_curve(self, model_id: str) -> Curve:
+        self._growth_cache.pop(model_id, None)  # grown again: its stored curve will change
+        if model_id in self.faded:
+            del self.faded[model_id]
+            for fig in self._figures():
+                fig.unfade(model_id)
+        generation = int(self.clade.generation)
+        curve = Curve(model_id, model_colour(model_id), self.max_points, generation)
+        self.curves[model_id] = curve
+        return curve
+
+    def _follow_generation(self) -> None:
+        """A new generation's faded curves replace the last one's once one of its models
+        has a batch to draw (not at its start, so the figures are never blank between)."""
+        drawn = [c.generation for c in self.curves.values() if c.batches]
+        if drawn and drawn[0] != self._faded_generation:
+            self._clear_faded()
+            self._faded_generation = drawn[0]
+
+    def _fade(self, curve: Curve) -> None:
+        """Move a finished model from its running marks to a faded line (bounded count)."""
+        for fig in self._figures():
+            fig.free_slot(curve.model_id)
+        if not curve.batches:  # failed before training, or a duplicate (never trained)
+            return
+        if curve.generation != self._faded_generation:
+            self._clear_faded()
+            self._faded_generation = curve.generation
+        points = min(self.max_points, FADED_POINTS)
+        x, loss = decimate(*curve.series("loss"), points)
+        _, accuracy = decimate(*curve.series("accuracy"), points)
+        self.faded.pop(curve.model_id, None)
+        if len(self.faded) >= MAX_FADED:
+            oldest = next(iter(self.faded))
+            del self.faded[oldest]
+            for fig in self._figures():
+                fig.unfade(oldest)
+        self.faded[curve.model_id] = (x, loss, accuracy)
+        self.loss_figure.fade(curve.model_id, x, loss, curve.colour)
+        self.accuracy_figure.fade(curve.model_id, x, accuracy, curve.colour)
+
+    def _clear_faded(self) -> None:
+        for model_id in list(self.faded):
+            for fig in self._figures():
+                fig.unfade(model_id)
+        self.faded.clear()
 
     def _draw(self, fig: _MetricFigure, curve: Curve, epoch_values, val_values) -> None:
-        line, epochs, validation = fig.marks_for(curve.model_id, curve.colour)
+        line, epochs, validation = fig.slot_for(curve.model_id, curve.colour)
         x, y = decimate(*curve.series(fig.metric), self.max_points)
         with line.hold_sync():
             line.x, line.y = x, y
@@ -294,6 +483,56 @@ class GrowthPlot(Panel):
             vx, vy = decimate(curve.epoch_x, val_values, self.max_points)
             with validation.hold_sync():
                 validation.x, validation.y = vx, vy
+
+    def _fit_scales(self) -> None:
+        """x: the running models' own batches (the faded ones are cut to it); y: robust."""
+        running = list(self.curves.values())
+        if any(c.batches for c in running):
+            x_max = max(c.batches for c in running)
+        elif self.faded:  # between models: the finished ones, whole
+            running = []
+            x_max = max(float(x[-1]) for x, _, _ in self.faded.values())
+        else:
+            return
+        x_max = float(max(x_max, 1))
+        for index, fig in enumerate(self._figures(), start=1):
+            series = [np.asarray(c.series(fig.metric)[1], dtype=float) for c in running]
+            ids = [c.model_id for c in running]
+            for model_id, shown in self.faded.items():
+                series.append(shown[index][shown[0] <= x_max])
+                ids.append(model_id)
+            with fig.x_scale.hold_sync():
+                fig.x_scale.min, fig.x_scale.max = 0.0, x_max
+            fitted = robust_range(series, fig.bounds)
+            if fitted is None:
+                continue
+            low, high, left_out = fitted
+            with fig.y_scale.hold_sync():
+                fig.y_scale.min, fig.y_scale.max = _round(low), _round(high)
+            if fig.metric == "loss":
+                self.off_scale = [ids[i] for i in left_out]
+
+    def _label(self) -> None:
+        """Titles and the HTML legend (beside the figures, never over the data)."""
+        running, faded = list(self.curves), list(self.faded)
+        generation = self._faded_generation
+        for fig in self._figures():
+            if running:
+                title = f"live {fig.metric}: {', '.join(running[:3])} training"
+                title += f" (+{len(running) - 3})" if len(running) > 3 else ""
+            elif faded:
+                title = f"{fig.metric}: generation {generation}, {len(faded)} finished"
+            else:
+                title = f"live {fig.metric}: nothing trained yet (press grow)"
+            if fig.metric == "loss" and self.off_scale:
+                title += f" · off scale: {', '.join(self.off_scale[:2])}"
+            fig.figure.title = title
+        entries = [f"{_swatch(model_colour(m))}{html.escape(m)} training" for m in running]
+        entries += [
+            f"{_swatch(model_colour(m), FADED_OPACITY)}{html.escape(m)}" for m in reversed(faded)
+        ]
+        rows = " &nbsp; ".join(entries)
+        self.live_legend.value = f"<div style='font-size:12px'>{rows}<br>{LIVE_KEY}</div>"
 
     # ------------------------------------------------------------------ compare view
     def refresh_compare_options(self) -> None:
@@ -313,15 +552,13 @@ class GrowthPlot(Panel):
             self._show_best()
 
     def best_compare_ids(self) -> list[str]:
-        """The best finished models (selection metric) of the latest generation with any."""
+        """The best finished models of the whole run (by the clade's objectives)."""
         phenotypes = self.clade.phenotypes
         if phenotypes.empty:
             return []
-        finished = phenotypes[phenotypes["status"].isin(FINISHED_FOR_COMPARE)]
-        if finished.empty:
+        if not phenotypes["status"].isin(FINISHED_FOR_COMPARE).any():
             return []
-        latest = int(finished["generation"].max())
-        return [str(m) for m in self.clade.best(COMPARE_BEST, generation=latest)["model_id"]]
+        return [str(m) for m in self.clade.best(COMPARE_BEST)["model_id"]]
 
     def _show_best(self) -> None:
         best = [m for m in self.best_compare_ids() if m in self.compare_picker.options]
@@ -351,44 +588,81 @@ class GrowthPlot(Panel):
             return set()
         return set(phenotypes.loc[phenotypes["status"] == "pruned", "model_id"].astype(str))
 
-    def draw_compare(self) -> None:
-        """Draw the chosen finished models' stored curves (decimated) on the compare figure."""
-        metric = self.compare_metric
-        scales = {"x": self.compare_x, "y": self.compare_y}
-        marks = []
-        pruned = self._pruned_ids()
-        for i, model_id in enumerate(self.compare_ids):
-            colour = PALETTE[i % len(PALETTE)]
-            batches = self.clade.growth(model_id, "batches")
-            x, y = decimate(np.arange(1, len(batches) + 1), batches[metric], self.max_points)
-            label = f"{model_id} (pruned)" if model_id in pruned else model_id
-            marks.append(
-                bq.Lines(
-                    x=x,
-                    y=y,
-                    scales=scales,
-                    colors=[colour],
-                    labels=[label],
-                    display_legend=True,
-                    line_style="dashed" if model_id in pruned else "solid",
+    def _compare_slot(self, index: int) -> tuple[bq.Lines, bq.Scatter]:
+        while len(self._compare_slots) <= index:
+            scales = {"x": self.compare_x, "y": self.compare_y}
+            self._compare_slots.append(
+                (
+                    bq.Lines(x=EMPTY, y=EMPTY, scales=scales),
+                    bq.Scatter(x=EMPTY, y=EMPTY, scales=scales, marker="circle", stroke="black"),
                 )
             )
-            epochs = self.clade.growth(model_id, "epochs")
+        return self._compare_slots[index]
+
+    def _stored_growth(self, model_id: str) -> tuple[Any, Any]:
+        """A finished model's batch and epoch tables, read from the folder once: the best
+        set changes with every finished model, and re-reading all five each time cost more
+        than the live plot."""
+        if model_id not in self._growth_cache:
+            if len(self._growth_cache) >= 4 * COMPARE_BEST:
+                del self._growth_cache[next(iter(self._growth_cache))]
+            self._growth_cache[model_id] = (
+                self.clade.growth(model_id, "batches"),
+                self.clade.growth(model_id, "epochs"),
+            )
+        return self._growth_cache[model_id]
+
+    def draw_compare(self) -> None:
+        """Draw the chosen finished models' stored curves (decimated) on the compare figure,
+        in pooled marks updated in place (one colour per model, as in every figure)."""
+        metric = self.compare_metric
+        pruned = self._pruned_ids()
+        series: list[np.ndarray] = []
+        entries: list[str] = []
+        x_max = 1.0
+        for i, model_id in enumerate(self.compare_ids):
+            line, points = self._compare_slot(i)
+            colour = model_colour(model_id)
+            batches, epochs = self._stored_growth(model_id)
+            x, y = decimate(np.arange(1, len(batches) + 1), batches[metric], self.max_points)
+            x_max = max(x_max, float(len(batches)))
+            series.append(y)
+            with line.hold_sync():
+                line.x, line.y = x, y
+                line.colors = [colour]
+                line.line_style = "dashed" if model_id in pruned else "solid"
+            ex, ey = EMPTY, EMPTY
             if len(epochs):
                 per_epoch = len(batches) / max(len(epochs), 1)
                 ex = (np.arange(1, len(epochs) + 1) * per_epoch).round()
-                marks.append(
-                    bq.Scatter(
-                        x=ex,
-                        y=epochs[f"val_{metric}"].to_numpy(dtype=float),
-                        scales=scales,
-                        colors=[colour],
-                        marker="circle",
-                        stroke="black",
-                    )
-                )
-        old = list(self.compare_figure.marks)
+                ey = epochs[f"val_{metric}"].to_numpy(dtype=float)
+            with points.hold_sync():
+                points.x, points.y = ex, ey
+                points.colors = [colour]
+            note = " (pruned)" if model_id in pruned else ""
+            entries.append(f"{_swatch(colour, dashed=bool(note))}{html.escape(model_id)}{note}")
+        for line, points in self._compare_slots[len(self.compare_ids) :]:
+            for mark in (line, points):
+                with mark.hold_sync():
+                    mark.x, mark.y = EMPTY, EMPTY
+        marks = [m for pair in self._compare_slots for m in pair]
+        fitted = robust_range(series, (0.0, 1.0) if metric == "accuracy" else None)
         with self.compare_figure.hold_sync():
-            self.compare_figure.marks = marks
+            if marks != list(self.compare_figure.marks):
+                self.compare_figure.marks = marks
             self.compare_figure.axes[1].label = metric
-        close_later(old)
+            self.compare_figure.title = (
+                f"finished models: {metric}" if self.compare_ids else "finished models: none yet"
+            )
+        with self.compare_x.hold_sync():
+            self.compare_x.min, self.compare_x.max = 0.0, x_max
+        if fitted is not None:
+            with self.compare_y.hold_sync():
+                self.compare_y.min, self.compare_y.max = _round(fitted[0]), _round(fitted[1])
+        rows = "<br>".join(entries) or "none chosen"
+        self.compare_legend.value = f"<div style='font-size:12px'>{rows}<br>{COMPARE_KEY}</div>"
+
+
+def _round(value: float) -> float:
+    """Scale limits to 3 significant digits: fewer needless messages to the browser."""
+    return float(f"{value:.3g}")

@@ -3,6 +3,10 @@
 The preview asks the core who the tiers would choose (``clade.preview_parents``) so it is
 exactly what ``select_parents`` will store; "use these parents" stores the choice in the
 core and the run folder, so ``breed`` uses it and a new picker shows it again.
+
+Two modes that never mix: in "tiers" the sliders choose and no model is ticked; in "by hand"
+the ticks choose and the sliders are disabled. A generation with nothing grown yet is a
+normal state (a grey hint), not an error; a new generation starts the picker afresh.
 """
 
 from __future__ import annotations
@@ -11,14 +15,16 @@ import html
 import threading
 
 import ipywidgets as widgets
+import numpy as np
 import pandas as pd
 from traitlets import Float, Int, List, Unicode, observe
 
 from dlgene_core import Clade
 from dlgene_core.population import rank
 
+from ._genotype_text import short_genotype
+from ._hints import error, hint
 from ._panel import Panel
-from ._retire import close_later
 from ._throttle import Throttle
 
 TIERS, MANUAL = "tiers", "manual"
@@ -33,13 +39,15 @@ class ParentPicker(Panel):
     picks = List(Unicode(), help="models picked by hand, best first")
     ranking = List(Unicode(), help="usable models of the current generation, best first")
     preview_ids = List(Unicode(), help="who 'use these parents' would choose now")
-    preview_error = Unicode("", help="why there is no preview (e.g. nothing grown yet)")
+    preview_error = Unicode("", help="why the preview failed (an error, shown red)")
+    hint = Unicode("", help="why there is nothing to preview yet (a normal state, shown grey)")
     top_k = Int(0, help="the top-K slider over the ranking")
 
     def __init__(self, clade: Clade, max_rate_hz: float = 2.0):
         super().__init__()
         self.clade = clade
         self._lock = threading.RLock()
+        self._generation = int(clade.generation)
         self.top_tier, self.random_tier = clade.config.top_tier, clade.config.random_tier
         self.top_slider = widgets.FloatSlider(
             value=self.top_tier,
@@ -71,6 +79,7 @@ class ParentPicker(Panel):
             style={"description_width": "initial"},
         ).add_class("dlgene-top-k")
         self.checkboxes: dict[str, widgets.Checkbox] = {}
+        self._box_pool: list[widgets.Checkbox] = []
         self.manual_box = widgets.VBox(
             layout=widgets.Layout(max_height="260px", overflow="auto")
         ).add_class("dlgene-manual-picks")
@@ -106,6 +115,7 @@ class ParentPicker(Panel):
         self.on_close(self._throttle.close)
         self.refresh()
         self._adopt_stored()
+        self._enable_sliders()
 
     # ------------------------------------------------------------------ core -> panel
     def _on_clade_change(self, _change) -> None:
@@ -114,6 +124,8 @@ class ParentPicker(Panel):
     def refresh(self) -> None:
         """Re-rank the current generation, rebuild the picks list and the preview."""
         with self._lock:
+            if int(self.clade.generation) != self._generation:
+                self._new_generation()
             phenotypes = self.clade.generation_phenotypes()
             metric = self.clade.config.selection_metric
             ranked = rank(phenotypes, metric) if len(phenotypes) else pd.DataFrame()
@@ -121,31 +133,53 @@ class ParentPicker(Panel):
             if ids != self.ranking:
                 self._rebuild_checkboxes(ranked, metric)
                 self.ranking = ids
-                self.rank_slider.max = len(ids)
+                with self.setting_itself():
+                    self.rank_slider.max = len(ids)
                 self.picks = [m for m in self.picks if m in ids]
             self._update_preview()
             self._show_stored()
 
+    def _new_generation(self) -> None:
+        """A bred generation: the last one's picks, ticks and "stored" note no longer apply."""
+        self._generation = int(self.clade.generation)
+        self.message.value = ""
+        with self.setting_itself():
+            self.picks = []
+            self.rank_slider.value = 0
+        self.mode = TIERS
+
     def _rebuild_checkboxes(self, ranked: pd.DataFrame, metric: str) -> None:
-        """One checkbox per ranked model; existing ones are reused (a finished model during
-        training re-ranks the list, and 200 new widgets each time would flood the front-end)."""
-        old = self.checkboxes
+        """One checkbox per ranked model, from a pool that only grows to the largest
+        generation: a box is relabelled for the model now at its rank, never made per model
+        (closed widgets' views stayed in the browser: about 25 DOM nodes per model)."""
+        genotypes = self.clade.genotypes
+        by_id = genotypes.set_index("model_id") if len(genotypes) else None
+        rows = ranked.to_dict("records")
+        while len(self._box_pool) < len(rows):
+            box = widgets.Checkbox(value=False, indent=False, layout=widgets.Layout(width="auto"))
+            box.observe(self._on_checkbox, names="value")
+            self._box_pool.append(box)
         self.checkboxes = {}
-        for position, row in enumerate(ranked.itertuples(index=False), start=1):
-            model_id = str(row.model_id)
-            label = f"{position}. {model_id} ({metric} {getattr(row, metric):.4f})"
-            box = old.pop(model_id, None)
-            if box is None:
-                box = widgets.Checkbox(
-                    value=model_id in self.picks,
-                    indent=False,
-                    layout=widgets.Layout(width="auto"),
-                ).add_class(f"dlgene-pick-{model_id}")
-                box.observe(self._on_checkbox, names="value")
-            box.description = label
-            self.checkboxes[model_id] = box
-        self.manual_box.children = list(self.checkboxes.values())
-        close_later(old.values())
+        with self.setting_itself():  # relabelling is not a pick
+            for position, (box, row) in enumerate(zip(self._box_pool, rows, strict=False), start=1):
+                model_id = str(row["model_id"])
+                genotype = (
+                    by_id.loc[model_id].to_dict()
+                    if by_id is not None and model_id in by_id.index
+                    else {}
+                )
+                classes = [c for c in box._dom_classes if not c.startswith("dlgene-pick-")]
+                with box.hold_sync():
+                    box.description = candidate_label(position, row, metric, genotype)
+                    box.value = model_id in self.picks
+                    box._dom_classes = (*classes, f"dlgene-pick-{model_id}")
+                    box.layout.display = None
+                self.checkboxes[model_id] = box
+            for box in self._box_pool[len(rows) :]:
+                box.value = False
+                box.layout.display = "none"
+        if list(self.manual_box.children) != self._box_pool:
+            self.manual_box.children = list(self._box_pool)
 
     def _adopt_stored(self) -> None:
         parents = self.clade.parents
@@ -155,8 +189,11 @@ class ParentPicker(Panel):
 
     def _show_stored(self) -> None:
         parents = self.clade.parents
+        generation = int(self.clade.generation)
         if parents.empty:
-            text = f"no parents stored for generation {self.clade.generation} yet"
+            text = f"no parents stored for generation {generation} yet"
+            if generation > 0:
+                text += f" (generation {generation - 1}'s parents bred it)"
         else:
             text = (
                 f"stored parents of generation {int(parents['generation'].iloc[0])}: "
@@ -165,7 +202,7 @@ class ParentPicker(Panel):
                     for m, r in zip(parents["model_id"], parents["reason"], strict=True)
                 )
             )
-        self.stored.value = f"<i>{html.escape(text)}</i>"
+        self.stored.value = hint(text)
 
     # ------------------------------------------------------------------ panel state
     @observe("top_tier", "random_tier")
@@ -174,6 +211,11 @@ class ParentPicker(Panel):
             return
         self.mode = TIERS
         self._update_preview()
+
+    @property
+    def tiers_apply(self) -> bool:
+        """The tier sliders are the clade strategy's own settings only for 'tiers'."""
+        return self.clade.config.strategy == "tiers"
 
     @observe("top_k")
     def _on_top_k(self, change) -> None:
@@ -199,26 +241,53 @@ class ParentPicker(Panel):
         self._update_preview()
 
     @observe("mode")
-    def _on_mode(self, _change) -> None:
-        if hasattr(self, "_throttle"):
-            self._update_preview()
+    def _on_mode(self, change) -> None:
+        if not hasattr(self, "_throttle"):
+            return
+        if change["new"] == TIERS and self.picks:  # the tiers choose now: no stale ticks
+            with self.setting_itself():
+                self.picks = []
+                self.rank_slider.value = 0
+        self._enable_sliders()
+        self._update_preview()
+
+    def _enable_sliders(self) -> None:
+        """Tier sliders only where they choose: in tiers mode, for the 'tiers' strategy."""
+        off = self.mode == MANUAL or not self.tiers_apply
+        self.top_slider.disabled = self.random_slider.disabled = off
 
     def _update_preview(self) -> None:
+        generation = int(self.clade.generation)
+        if self.clade.generation_phenotypes().empty:  # a normal state: nothing grown yet
+            self.preview_ids, self.preview_error = [], ""
+            self.hint = (
+                f"nothing to choose from yet: generation {generation} has no grown models; "
+                "press grow (or call grow_models) first"
+            )
+            self.preview.value = hint(self.hint)
+            return
+        self.hint = ""
         if self.mode == MANUAL:
             self.preview_ids, self.preview_error = list(self.picks), ""
-            reason = "picked by hand" if self.picks else "pick at least one model"
+            reason = "picked by hand" if self.picks else "tick at least one model"
         else:
+            tiers = (self.top_tier, self.random_tier) if self.tiers_apply else (None, None)
             try:
-                chosen = self.clade.preview_parents(self.top_tier, self.random_tier)
-            except (ValueError, RuntimeError) as exc:  # nothing grown yet: say so
+                chosen = self.clade.preview_parents(*tiers)
+            except (ValueError, RuntimeError) as exc:  # e.g. no usable model: say so, red
                 self.preview_ids, self.preview_error = [], str(exc)
-                self.preview.value = f"<span style='color:#b00020'>{html.escape(str(exc))}</span>"
+                self.preview.value = error(
+                    f"{exc} (pick models by hand, or grow more models of this generation)"
+                )
                 return
             self.preview_ids, self.preview_error = [str(m) for m in chosen["model_id"]], ""
             reason = ", ".join(
                 f"{m} ({r})" for m, r in zip(chosen["model_id"], chosen["reason"], strict=True)
             )
-            reason = f"top {self.top_tier:.2f} + random {self.random_tier:.2f}: {reason}"
+            if self.tiers_apply:
+                reason = f"top {self.top_tier:.2f} + random {self.random_tier:.2f}: {reason}"
+            else:
+                reason = f"strategy {self.clade.config.strategy}: {reason}"
         ids = ", ".join(self.preview_ids) if self.mode == MANUAL else ""
         text = f"would choose {len(self.preview_ids)}: {reason}" + (f" — {ids}" if ids else "")
         self.preview.value = html.escape(text)
@@ -230,8 +299,10 @@ class ParentPicker(Panel):
             if not self.picks:
                 raise ValueError("use_parents: no models picked; allowed: at least one model id")
             chosen = self.clade.select_parents(model_ids=list(self.picks))
-        else:
+        elif self.tiers_apply:
             chosen = self.clade.select_parents(top_tier=self.top_tier, random_tier=self.random_tier)
+        else:
+            chosen = self.clade.select_parents()
         self._show_stored()
         return chosen
 
@@ -239,9 +310,35 @@ class ParentPicker(Panel):
         try:
             chosen = self.use_parents()
         except Exception as exc:  # shown beside the button: the user must see why
-            self.message.value = (
-                f"<span style='color:#b00020'>{html.escape(type(exc).__name__)}: "
-                f"{html.escape(str(exc))}</span>"
-            )
+            self.message.value = error(f"{type(exc).__name__}: {exc}")
             return
-        self.message.value = f"stored {len(chosen)} parents"
+        self.message.value = html.escape(
+            f"stored {len(chosen)} parents for generation {self.clade.generation}"
+        )
+
+
+def candidate_label(position: int, row: dict, metric: str, genotype: dict) -> str:
+    """One ranked model as a checkbox reads it: rank, id, metric, size, time, genotype."""
+    parts = [f"{position}. {row['model_id']}", f"{metric} {_number(row.get(metric), '.4f')}"]
+    if np.isfinite(_float(row.get("n_params"))):
+        parts.append(f"{int(_float(row['n_params'])):,} params")
+    if np.isfinite(_float(row.get("train_time"))):
+        parts.append(f"{_float(row['train_time']):.1f} s")
+    if row.get("status") not in (None, "ok"):
+        parts.append(str(row["status"]))
+    short = short_genotype(genotype)
+    if short:
+        parts.append(short)
+    return " · ".join(parts)
+
+
+def _float(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def _number(value, spec: str) -> str:
+    number = _float(value)
+    return format(number, spec) if np.isfinite(number) else "n/a"

@@ -243,8 +243,10 @@ def dashboard() -> nbformat.NotebookNode:
         new_code_cell(RUNS_CELL.format(name="02-dashboard")),
         new_code_cell(TINY_CONFIG_DIGITS),
         new_markdown_cell(
-            "## The dashboard\n\nClick the buttons in the panel below. In this notebook the "
-            "cells after it press them from code, so that it also runs unattended."
+            "## The dashboard\n\nClick the buttons in the panel below: **spawn**, then "
+            "**grow**; watch the live curves; choose parents in the picker (tiers or by hand) "
+            "and press **use these parents**, then **breed** and **grow** again. Every job runs "
+            "on a background thread, so the panel answers while models train."
         ),
         new_code_cell(
             """\
@@ -254,45 +256,34 @@ dashboard = CladeDashboard(clade)
 dashboard"""
         ),
         new_markdown_cell(
-            "## Pressing the buttons from code\n\n"
+            "## Or press the buttons from code (returns at once)\n\n"
             "`dashboard.buttons` holds the buttons by name; `button.click()` runs the same "
-            "handler as a click in the browser. Every job runs on a background thread (one "
-            "at a time), and `dashboard.wait()` blocks until it is done and re-raises its "
-            "error if it failed."
+            "handler as a click in the browser. This cell starts **evolve** for three "
+            "generations (spawn, grow, select, breed, grow, ...) and returns at once: the "
+            "panel above stays live, and **stop** ends the running model cleanly, keeping "
+            "everything finished."
         ),
         new_code_cell(
             """\
-buttons = dashboard.buttons
-buttons["spawn"].click()
-dashboard.wait()
-buttons["grow"].click()
-dashboard.wait()
-print(clade.message)
-print("phenotypes rows:", len(clade.phenotypes))"""
-        ),
-        new_code_cell(
-            """\
-buttons["select"].click()   # the parent picker's tiers choose
-dashboard.wait()
-print("parents:", list(clade.parents["model_id"]))
-buttons["breed"].click()
-dashboard.wait()
-print("generation:", clade.generation)"""
+dashboard.evolve_n.value = 3     # generations 0, 1 and 2
+dashboard.buttons["evolve"].click()
+print("running in the background:", dashboard.job)"""
         ),
         new_markdown_cell(
-            "## Evolve N generations\n\nGrows N more generations from here: the current "
-            "one (if it still has models to grow), then select, breed and grow again. "
-            "**stop** (`dashboard.stop()`) ends the running model cleanly; everything finished "
-            "is kept."
+            "## Waiting for the job (this cell blocks the panel)\n\n"
+            "**Run this cell only when you want the notebook to wait.** `dashboard.wait()` "
+            "blocks the kernel until the job ends (and re-raises its error if it failed); "
+            "while it waits, clicks in the panel are held back until the cell finishes. "
+            "It is here so that the notebook also runs unattended (CI executes it top to "
+            "bottom); when you are clicking, skip it."
         ),
         new_code_cell(
             """\
-dashboard.evolve_n.value = 2     # grow generation 1, then breed and grow generation 2
-buttons["evolve"].click()
-dashboard.wait()
+dashboard.wait()   # blocks: see above
 print(clade.message)
 print("generations grown:", sorted(int(g) for g in clade.phenotypes["generation"].unique()))
-print("phenotypes rows:", len(clade.phenotypes))"""
+print("phenotypes rows:", len(clade.phenotypes))""",
+            metadata={"tags": ["blocks-kernel"]},
         ),
         new_markdown_cell(
             "## The IPython extension\n\n"
@@ -369,6 +360,19 @@ used = sorted({p for ps in children["parents"] for p in ps})
 print("parents used:", used)
 assert set(used) <= set(chosen)
 children[["model_id", "parents", "mutations"]]"""
+        ),
+        new_markdown_cell(
+            "## The picker after breeding\n\n"
+            "The picker follows the clade into generation 1: nothing is grown there yet, so "
+            "it says so (a hint, not an error), the ticks of generation 0 are cleared and "
+            "it is back on the tiers. Grow generation 1 and it ranks the new models."
+        ),
+        new_code_cell(
+            """\
+print("picker mode:", picker.mode, "picks:", picker.picks)
+print("picker hint:", picker.hint)
+print("picker note:", picker.message.value or "(none)")
+picker"""
         ),
     ]
     return _notebook(cells)

@@ -144,10 +144,13 @@ def test_01_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_
 def test_02_dashboard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     nb, stdout, runs = run_notebook("02_dashboard.ipynb", tmp_path, monkeypatch)
     run = runs / "02-dashboard"
-    rows = printed(stdout, "phenotypes rows")
-    assert rows[0] == "4"
+    # One evolve started from code (the cell returns at once), then one clearly labelled
+    # waiting cell; this replaces the old cells that each blocked in dashboard.wait().
+    assert printed(stdout, "running in the background") == ["evolve"]
+    assert printed(stdout, "phenotypes rows") == ["12"]
     assert printed(stdout, "generations grown") == ["[0, 1, 2]"]
-    assert rows[-1] == "12"
+    waiting = [c for c in nb.cells if c.cell_type == "code" and ".wait(" in c.source]
+    assert len(waiting) == 1 and "blocks-kernel" in waiting[0].metadata.get("tags", [])
     assert len(widget_views(nb)) >= 3  # the dashboard, %dlgene_dashboard, %dlgene_config
     phenotypes = pd.read_parquet(run / "phenotypes.parquet")
     assert len(phenotypes) == 12
@@ -179,6 +182,11 @@ def test_03_pick_parents_by_hand(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     children = genotypes[genotypes["generation"] == 1]
     assert len(children) == 4
     assert {p for ps in children["parents"] for p in ps} <= set(by_hand)
+    # the picker ends consistent: on generation 1, nothing to choose yet, no stale notes
+    assert printed(stdout, "picker mode") == ["tiers picks: []"]
+    assert "generation 1 has no grown models" in printed(stdout, "picker hint")[0]
+    assert printed(stdout, "picker note") == ["(none)"]
+    assert not [c for c in nb.cells if c.cell_type == "code" and ".wait(" in c.source]
 
 
 def test_04_voila_dashboard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

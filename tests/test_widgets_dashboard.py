@@ -29,6 +29,23 @@ def tiny_clade(folder, n=3, epochs=(1, 1)):
     return clade
 
 
+def shown_text(widget) -> str:
+    """Every text a person sees in ``widget``'s tree: HTML, labels, titles, descriptions."""
+    texts, stack, seen = [], [widget], set()
+    while stack:
+        w = stack.pop()
+        if id(w) in seen:
+            continue
+        seen.add(id(w))
+        for name in ("value", "title", "description"):
+            value = getattr(w, name, None)
+            if isinstance(value, str):
+                texts.append(value)
+        stack.extend(getattr(w, "children", ()) or ())
+        stack.extend(getattr(w, "marks", ()) or ())
+    return "\n".join(texts)
+
+
 def wait_for(predicate, timeout=60.0):
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -44,9 +61,14 @@ def test_buttons_run_spawn_grow_select_breed_in_a_thread(tmp_path):
     assert [c for b in dash.buttons.values() for c in b._dom_classes] == CONTRACT
     assert "dlgene-evolve-n" in dash.evolve_n._dom_classes
     assert "dlgene-status" in dash.status_line._dom_classes
+    assert "#b00020" not in shown_text(dash)  # nothing grown yet is not an error
+    assert "press spawn to begin" in dash.status_line.value
+    assert dash.views.heatmap_figure.marks == []  # no placeholder confusion matrix
     dash.buttons["spawn"].click()
     dash.wait()
     assert len(clade.genotypes) == 3
+    assert "#b00020" not in shown_text(dash)  # spawned, before the first grow
+    assert "no grown models" in dash.parents.hint
     dash.buttons["grow"].click()
     assert dash.running and dash.buttons["spawn"].disabled and dash.buttons["grow"].disabled
     assert not dash.buttons["stop"].disabled
@@ -64,6 +86,7 @@ def test_buttons_run_spawn_grow_select_breed_in_a_thread(tmp_path):
     dash.buttons["select"].click()
     dash.wait()
     assert len(clade.parents) == 1
+    assert dash.views.heatmap_figure.marks == [dash.views.heatmap]
     dash.buttons["breed"].click()
     dash.wait()
     assert clade.generation == 1 and len(clade.genotypes) == 3
@@ -71,6 +94,30 @@ def test_buttons_run_spawn_grow_select_breed_in_a_thread(tmp_path):
     # the grid lists the whole run: generation 0's grown models, then the new pending ones
     assert set(dash.table.row_ids) == set(clade.all_genotypes["model_id"])
     assert dash.table.row_ids[3:] == sorted(clade.genotypes["model_id"])
+    dash.parents.refresh()
+    assert "#b00020" not in shown_text(dash)  # the start of a generation is calm too
+    assert "generation 1 has no grown models" in dash.parents.hint
+
+
+def test_status_line_names_the_running_job(tmp_path):
+    import threading
+
+    clade = tiny_clade(tmp_path / "run")
+    dash = CladeDashboard(clade)
+    release = threading.Event()
+    dash.start_job("grow", lambda: release.wait(30))
+    try:
+        assert clade.status == "idle"  # the clade has not begun a step yet ...
+        assert dash.status_state() == "growing"  # ... but the line names the job
+        assert "<b>growing</b>" in dash.status_line.value
+        assert "idle" not in dash.status_line.value
+    finally:
+        release.set()
+        dash.wait()
+    assert "<b>idle</b>" in dash.status_line.value
+    dash.start_job("evolve", lambda: clade.spawn())
+    dash.wait()
+    assert "<b>idle</b>" in dash.status_line.value and "spawned" in dash.status_line.value
 
 
 def test_job_errors_show_in_status_line_and_wait_raises(tmp_path):
@@ -81,6 +128,8 @@ def test_job_errors_show_in_status_line_and_wait_raises(tmp_path):
         dash.wait()
     assert "no parents selected" in str(info.value.__cause__)
     assert "breed failed: CladeStateError" in dash.status_line.value
+    assert "#b00020" in dash.status_line.value  # an error stays red and says what to do
+    assert "press the button again" in dash.status_line.value
     assert not dash.buttons["breed"].disabled
     dash.wait()  # the error was reported once; waiting again is quiet
 

@@ -10,7 +10,8 @@ import pytest
 from dlgene_core import GAFC1, CladeConfig
 from dlgene_widgets import GenerationViews, GrowthPlot
 from dlgene_widgets.generation_views import lineage_text
-from dlgene_widgets.growth_plot import decimate
+from dlgene_widgets.growth_plot import FADED_OPACITY, decimate
+from dlgene_widgets.selection import model_colour
 
 
 def test_decimate_bounds_points_and_keeps_ends():
@@ -20,6 +21,10 @@ def test_decimate_bounds_points_and_keeps_ends():
     assert np.array_equal(dy, dx * 2.0)
     sx, _ = decimate([1, 2, 3], [1, 2, 3], 500)
     assert list(sx) == [1, 2, 3]
+
+
+def _lines(figure):
+    return [m for m in figure.marks if type(m).__name__ == "Lines"]
 
 
 def test_lineage_text_is_a_tree():
@@ -55,15 +60,18 @@ def grown(tmp_path_factory):
 def test_growth_plot_lines_are_bounded_and_throttled(grown):
     clade, plot, _views, elapsed = grown
     assert "dlgene-growth-fig" in plot.loss_figure.figure._dom_classes
-    last = clade.genotypes["model_id"].iloc[-1]
-    assert plot.live_models == [last]  # finished models leave when the next one starts
-    line, epochs, validation = plot.loss_figure.marks[last]
+    ids = list(clade.genotypes["model_id"])
+    # after the run nothing trains; the generation's finished curves stay, faded
+    assert plot.live_models == [] and plot.faded_models == ids
+    last = ids[-1]
+    line = plot.loss_figure.faded_line(last)
     batches = len(clade.growth(last, "batches"))
     assert batches > 50
     assert 2 <= len(line.x) <= 50 and line.x[-1] == batches
-    assert len(epochs.x) == 1 and len(validation.y) == 1
-    acc_line = plot.accuracy_figure.marks[last][0]
+    assert list(line.opacities) == [FADED_OPACITY]
+    acc_line = plot.accuracy_figure.faded_line(last)
     assert len(acc_line.y) == len(line.y) and np.all(acc_line.y <= 1.0 + 1e-5)
+    assert "generation 0, 3 finished" in plot.loss_figure.figure.title
     # at most about max_rate_hz flushes a second (+1 for the final explicit flush)
     assert plot.flushes <= elapsed * 10 + 2
     assert plot.flushes >= 2
@@ -74,18 +82,21 @@ def test_compare_view_draws_finished_models(grown):
     plot.refresh_compare_options()
     ids = list(clade.genotypes["model_id"])
     assert list(plot.compare_picker.options) == sorted(ids)
-    # until models are picked by hand it shows the best of the latest generation, best first
-    best = list(clade.best(5, generation=0)["model_id"])
+    # until models are picked by hand it shows the best of the run, best first
+    best = list(clade.best(5)["model_id"])
     assert plot.compare_best and plot.best_toggle.value
     assert plot.compare_ids == best and set(best) == set(ids)
-    assert len([m for m in plot.compare_figure.marks if type(m).__name__ == "Lines"]) == 3
+    assert [len(m.x) > 0 for m in _lines(plot.compare_figure)] == [True] * 3
+    colours = [m.colors[0] for m in _lines(plot.compare_figure)]
+    assert colours == [model_colour(m) for m in best]  # one colour per model everywhere
     plot.compare_picker.value = tuple(ids[:2])
     assert plot.compare_ids == ids[:2]
     assert not plot.compare_best and not plot.best_toggle.value  # a pick by hand sticks
     plot.refresh_compare_options()
     assert plot.compare_ids == ids[:2]
-    lines = [m for m in plot.compare_figure.marks if type(m).__name__ == "Lines"]
+    lines = [m for m in _lines(plot.compare_figure) if len(m.x)]
     assert len(lines) == 2 and all(len(m.x) <= 50 for m in lines)
+    assert len(plot.compare_figure.marks) == 6  # the pooled marks stay, emptied, for reuse
     plot.metric_picker.value = "accuracy"
     assert plot.compare_figure.axes[1].label == "accuracy"
     plot.best_toggle.value = True  # back to the best ones

@@ -47,18 +47,7 @@ def find(widget, css_class):
     return found
 
 
-config = CladeConfig(
-    population_size=4,
-    nb_layers=(1, 2),
-    nb_units=(8, 64),
-    epochs=(2, 3),
-    batch_size=(16, 32),
-    max_train_time=20.0,
-    top_tier=0.25,
-    random_tier=0.0,
-    seed=11,
-    objectives=[("val_accuracy", "max"), ("n_params", "min")],  # the overview draws the front
-)
+{config}
 clade = GAFC1(config, data="digits", folder=RUN_DIR)
 clade.load_data()
 dashboard = CladeDashboard(clade)
@@ -86,12 +75,47 @@ grid.grid.observe(
     lambda c: record("grid-" + c.name.strip("_"), value=c.new, rows=grid.visible_ids()),
     ["selections", "_transforms", "_visible_rows"],
 )
+_first_batch = set()
+
+
+def _on_training_event(event):
+    """The first batch of each model (when live curves can first be drawn) and each finish."""
+    model_id = event.get("model_id")
+    if event.get("event") == "batch" and model_id not in _first_batch:
+        _first_batch.add(model_id)
+        record("first_batch", model=model_id)
+    elif event.get("event") == "result":
+        record("result", model=model_id, status=event.get("status"))
+
+
+clade.add_listener(_on_training_event)
 record("ready", pid=os.getpid(), folder=str(RUN_DIR))
 dashboard'''
 
 
-def write_app_notebook(path: Path, events: Path, run_dir: Path) -> Path:
-    cell = new_code_cell(SETUP.format(events=str(events), run_dir=str(run_dir)))
+DEFAULT_CONFIG = """\
+config = CladeConfig(
+    population_size=4,
+    nb_layers=(1, 2),
+    nb_units=(8, 64),
+    epochs=(2, 3),
+    batch_size=(16, 32),
+    max_train_time=20.0,
+    top_tier=0.25,
+    random_tier=0.0,
+    seed=11,
+    objectives=[("val_accuracy", "max"), ("n_params", "min")],  # the overview draws the front
+)"""
+
+
+def write_app_notebook(
+    path: Path, events: Path, run_dir: Path, config_source: str | None = None
+) -> Path:
+    """``config_source`` is the cell's ``config = CladeConfig(...)`` statement."""
+    source = SETUP.format(
+        events=str(events), run_dir=str(run_dir), config=config_source or DEFAULT_CONFIG
+    )
+    cell = new_code_cell(source)
     cell.metadata["jupyter"] = {"source_hidden": True}  # Lab shows (and shoots) the panel only
     nb = new_notebook(cells=[cell])
     nb.metadata["kernelspec"] = {

@@ -482,21 +482,15 @@ def _open_lab(app: App) -> None:
                 shutil.rmtree(app.run_dir, ignore_errors=True)
 
 
-@pytest.fixture(scope="module", params=["voila", "lab"])
-def app(
-    request: pytest.FixtureRequest, chromium: Any, tmp_path_factory: pytest.TempPathFactory
+@contextlib.contextmanager
+def served_app(
+    chromium: Any, root: Path, frontend: str, config_source: str | None = None
 ) -> Iterator[App]:
-    """The dashboard notebook served by Voila or JupyterLab and opened in Chromium.
-
-    Module-scoped and parametrized, so pytest runs every test of the module against Voila,
-    stops that server, then does the same against JupyterLab: one server and one kernel at
-    a time on the 2-core machine.
-    """
-    frontend: str = request.param
-    root = tmp_path_factory.mktemp(f"browser-{frontend}")
+    """The app notebook (``config_source``: its clade config, default the 4-model one)
+    served by ``frontend`` and opened in a fresh browser context."""
     events = root / "events.jsonl"
     run_dir = root / "runs" / "browser-clade"
-    notebook = write_app_notebook(root / "dashboard_app.ipynb", events, run_dir)
+    notebook = write_app_notebook(root / "dashboard_app.ipynb", events, run_dir, config_source)
     start = start_voila if frontend == "voila" else start_lab
     with start(notebook, root) as server:
         context = chromium.new_context(viewport={"width": 1400, "height": 2400})
@@ -520,3 +514,19 @@ def app(
         finally:
             context.close()
     shutil.rmtree(root / ".jupyter-home", ignore_errors=True)
+
+
+@pytest.fixture(scope="module", params=["voila", "lab"])
+def app(
+    request: pytest.FixtureRequest, chromium: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[App]:
+    """The dashboard notebook served by Voila or JupyterLab and opened in Chromium.
+
+    Module-scoped and parametrized, so pytest runs every test of the module against Voila,
+    stops that server, then does the same against JupyterLab: one server and one kernel at
+    a time on the 2-core machine.
+    """
+    frontend: str = request.param
+    root = tmp_path_factory.mktemp(f"browser-{frontend}")
+    with served_app(chromium, root, frontend) as app:
+        yield app

@@ -83,8 +83,10 @@ def test_spawn_and_grow_show_live_curves_and_rows(app: App) -> None:
     # Live: while the kernel is still growing, the figure already has curve points.
     longest_live, deadline = 0, time.monotonic() + 90
     done = False
+    samples: list[tuple[float, int]] = []
     while time.monotonic() < deadline and not done:
         points = int(page.evaluate(CURVE_POINTS))
+        samples.append((time.time(), points))
         growing = any(
             e["kind"] == "status" and e["value"] == "growing" for e in app.events()[n_events:]
         )
@@ -95,6 +97,13 @@ def test_spawn_and_grow_show_live_curves_and_rows(app: App) -> None:
         time.sleep(0.15)
     assert done, f"grow did not finish: {app.events()[-5:]}"
     assert longest_live >= 2, "no live curve points were drawn while models were growing"
+    # A curve at every sample from a second after the first batch reached the kernel (the
+    # throttle and the trip to the browser) until the last model finished: earlier, a new
+    # model's figure was blank until its own points arrived.
+    first = min(e["t"] for e in app.events("first_batch"))
+    end = max(e["t"] for e in app.events("result"))
+    training = [n for t, n in samples if first + 1.0 <= t <= end]
+    assert training and all(n >= 1 for n in training), (len(training), training)
     app.wait_event(
         lambda e: e["kind"] == "status" and e["value"] == "idle", 30, "idle after grow", n_events
     )
