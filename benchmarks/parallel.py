@@ -20,12 +20,15 @@ repeats. It prints wall times and the workers' busy fractions.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from typing import Any
 
 from dlgene_core.config import CladeConfig
 from dlgene_core.data import DataSpec
@@ -102,19 +105,23 @@ def timed_run(executor, jobs: list[GrowJob]) -> dict[str, float]:
     return {"wall": wall, "train": train, "batch_events": events[0]}
 
 
-def run_pool(jobs: list[GrowJob], workers: int) -> dict[str, float]:
+@contextlib.contextmanager
+def warm_pool(workers: int) -> Iterator[tuple[Any, float]]:
+    """A started pool whose workers have loaded the data, and its start-up seconds."""
     from dlgene_core.executors.pool import ProcessPoolExecutor
 
     pool = ProcessPoolExecutor(workers=workers)
     try:
         startup = pool.wait_ready()
-        timed_run(pool, jobs[:workers])  # warm-up: load data once per worker
-        return {"startup": startup, **timed_run(pool, jobs)}
+        timed_run(pool, warm_up_jobs(workers))  # load data once per worker
+        yield pool, startup
     finally:
         pool.close()
 
 
-def run_dask(jobs: list[GrowJob], workers: int) -> dict[str, float]:
+@contextlib.contextmanager
+def warm_dask(workers: int) -> Iterator[tuple[Any, float]]:
+    """A LocalCluster executor with TF imported and the data loaded on every worker."""
     from distributed import Client, LocalCluster
 
     from dlgene_core.executors.dask_executor import DaskExecutor
@@ -131,15 +138,33 @@ def run_dask(jobs: list[GrowJob], workers: int) -> dict[str, float]:
     try:
         client.wait_for_workers(workers)
         executor = DaskExecutor(client=client, pin_cpus=True)  # as its own LocalCluster does
-        warm = fixed_jobs(workers, 1)
-        for j in warm:
-            j.model_id = "warm-" + j.model_id
-        timed_run(executor, warm)  # import TF and load data on every worker
-        startup = time.perf_counter() - t0
-        return {"startup": startup, **timed_run(executor, jobs)}
+        timed_run(executor, warm_up_jobs(workers))
+        yield executor, time.perf_counter() - t0
     finally:
         client.close()
         cluster.close()
+
+
+def warm_up_jobs(workers: int) -> list[GrowJob]:
+    warm = fixed_jobs(workers, 1)
+    for job in warm:
+        job.model_id = "warm-" + job.model_id
+    return warm
+
+
+def speedup_rounds(jobs: list[GrowJob], workers: int, repeats: int) -> dict[str, list[dict]]:
+    """Serial, pool and Dask in turn, ``repeats`` rounds on warm workers: this machine's
+    speed drifts by tens of percent between minutes, so each round's ratios compare runs
+    made within a minute of each other, and the medians are over rounds."""
+    rows: dict[str, list[dict]] = {}
+    with warm_pool(workers) as (pool, pool_start), warm_dask(workers) as (dask, dask_start):
+        for _ in range(repeats):
+            rows.setdefault("serial (1 TF thread)", []).append(serial_one_thread(jobs))
+            pool_row = {"startup": pool_start, **timed_run(pool, jobs)}
+            rows.setdefault(f"pool ({workers} workers)", []).append(pool_row)
+            dask_row = {"startup": dask_start, **timed_run(dask, jobs)}
+            rows.setdefault(f"dask ({workers} workers)", []).append(dask_row)
+    return rows
 
 
 def mixed_generations(generations: int, size: int) -> list[list[GrowJob]]:
@@ -249,8 +274,10 @@ def busy_comparison(workers: int, generations: int, size: int, repeats: int = 2)
     finally:
         pool.close()
     n = generations * size
-    print(f"\n{generations} generations x {size} mixed models, {workers}-worker pool, "
-          f"{repeats} alternated repeats (medians)")
+    print(
+        f"\n{generations} generations x {size} mixed models, {workers}-worker pool, "
+        f"{repeats} alternated repeats (medians)"
+    )
     print(f"{'mode':22} {'wall s':>8} {'sum train s':>11} {'busy (held)':>11} {'busy (train)':>12}")
     medians = {}
     for name, runs in rows.items():
@@ -273,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", type=int, default=None, help="models per run (default 8)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs per model")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3, help="alternated rounds (default 3)")
     parser.add_argument(
         "--busy", action="store_true", help="also: generational vs steady-state busy fraction"
     )
@@ -283,27 +311,44 @@ def main(argv: list[str] | None = None) -> int:
         if args.busy_only:
             return 0
     n = args.models or (4 if args.quick else 8)
-    epochs = args.epochs or (2 if args.quick else 5)
-    if n < 1 or epochs < 1 or args.workers < 1:
-        parser.error("--models, --epochs and --workers must be >= 1")
+    epochs = args.epochs or (2 if args.quick else 10)
+    if n < 1 or epochs < 1 or args.workers < 1 or args.repeats < 1:
+        parser.error("--models, --epochs, --workers and --repeats must be >= 1")
     jobs = fixed_jobs(n, epochs)
-    print(f"{n} models x {epochs} epochs on digits, {args.workers} workers, {os.cpu_count()} cores")
-    rows = {
-        "serial (1 TF thread)": serial_one_thread(jobs),
-        f"pool ({args.workers} workers)": run_pool(jobs, args.workers),
-        f"dask ({args.workers} workers)": run_dask(jobs, args.workers),
-    }
-    base = rows["serial (1 TF thread)"]["wall"]
+    print(
+        f"{n} models x {epochs} epochs on digits, {args.workers} workers, "
+        f"{os.cpu_count()} cores, {args.repeats} alternated rounds (medians)"
+    )
+    rows = speedup_rounds(jobs, args.workers, args.repeats)
+    serial = rows["serial (1 TF thread)"]
     print(
         f"{'executor':24} {'start-up s':>10} {'wall s':>8} {'sum train s':>11} "
-        f"{'speedup':>8} {'overhead/model s':>16}"
+        f"{'speedup':>8} {'bound':>6} {'overhead/model s':>16} {'added/model s':>13}"
     )
-    for name, row in rows.items():
-        overhead = row["wall"] - row["train"] / (args.workers if "serial" not in name else 1)
-        print(
-            f"{name:24} {row['startup']:10.1f} {row['wall']:8.1f} {row['train']:11.1f} "
-            f"{base / row['wall']:7.2f}x {overhead / n:16.3f}"
+    for name, runs in rows.items():
+        parallel = 1 if "serial" in name else args.workers
+        speedup = statistics.median(
+            s["wall"] / r["wall"] for s, r in zip(serial, runs, strict=True)
         )
+        overhead = statistics.median((r["wall"] - r["train"] / parallel) / n for r in runs)
+        added = statistics.median(
+            (r["wall"] - r["train"] / parallel - (s["wall"] - s["train"])) / n
+            for s, r in zip(serial, runs, strict=True)
+        )
+        # the most a perfect executor could reach: workers x how much slower a model trains
+        # while the others train beside it (shared caches / SMT siblings on small machines)
+        bound = statistics.median(
+            parallel * s["train"] / r["train"] for s, r in zip(serial, runs, strict=True)
+        )
+        wall = statistics.median(r["wall"] for r in runs)
+        train = statistics.median(r["train"] for r in runs)
+        print(
+            f"{name:24} {runs[0]['startup']:10.1f} {wall:8.1f} {train:11.1f} "
+            f"{speedup:7.2f}x {bound:5.2f}x {overhead:16.3f} {added:13.3f}"
+        )
+    print("speedup = serial wall / wall, per round; bound = workers x serial train_time /")
+    print("parallel train_time (a model trains slower beside another on shared cores);")
+    print("added/model = the executor's overhead per model beyond serial's own")
     print("overhead/model = (wall - sum of train_time / parallel workers) / models")
     return 0
 
