@@ -47,6 +47,24 @@ def _short_label(name: str) -> str:
     return name.split("_", 1)[1] if name.startswith("layers_") else name
 
 
+LOG_SPAN = 20.0  # a positive gene whose high / low exceeds this gets a log axis
+
+
+def to_position(d: dict, value: np.ndarray | float) -> np.ndarray | float:
+    """A raw value's 0..1 place on axis ``d`` (log10 on a log axis)."""
+    if d.get("log"):
+        return (np.log10(value) - np.log10(d["low"])) / (np.log10(d["high"]) - np.log10(d["low"]))
+    return (np.asarray(value) - d["low"]) / (d["high"] - d["low"])
+
+
+def to_value(d: dict, position: float) -> float:
+    """The raw value at 0..1 place ``position`` on axis ``d``."""
+    if d.get("log"):
+        logs = np.log10(d["low"]), np.log10(d["high"])
+        return float(10 ** (logs[0] + position * (logs[1] - logs[0])))
+    return float(d["low"] + position * (d["high"] - d["low"]))
+
+
 def coordinates(clade: Clade) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
     """The raw dimensions (genes, then the metric) of every finished model with a metric,
     their 0..1 positions (models x dimensions) and per dimension its axis: name, low, high
@@ -72,17 +90,13 @@ def coordinates(clade: Clade) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
             low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
             if high == low:
                 low, high = low - 0.5, high + 0.5
-        positions[:, j] = (column - low) / (high - low)
         integer = bool(np.all(np.mod(column[np.isfinite(column)], 1) == 0))
-        axes.append(
-            {
-                "name": name,
-                "low": low,
-                "high": high,
-                "categories": cats.get(name),
-                "integer": integer,
-            }
-        )
+        # learning rates span decades: on a linear axis all but the largest sit at the bottom
+        log = name not in cats and low > 0 and high / low > LOG_SPAN
+        axis = {"name": name, "low": low, "high": high, "categories": cats.get(name)}
+        axis |= {"integer": integer, "log": log}
+        positions[:, j] = to_position(axis, column)
+        axes.append(axis)
     raw = pd.DataFrame(values, columns=names, index=features.index)
     return raw, np.nan_to_num(positions, nan=0.0), axes
 
@@ -180,9 +194,13 @@ class ParallelCoordinates(Panel):
             )
         ]
         for d in self.dimensions:
-            scale = bq.LinearScale(min=d["low"], max=d["high"])
+            scale_class = bq.LogScale if d.get("log") else bq.LinearScale
+            scale = scale_class(min=d["low"], max=d["high"])
             options = {}
-            if d["categories"] is not None:
+            if d.get("log"):
+                ticks = np.geomspace(d["low"], d["high"], 5)
+                options = {"tick_values": [float(t) for t in ticks], "tick_format": ".1~e"}
+            elif d["categories"] is not None:
                 ticks = list(range(len(d["categories"])))
                 options = {
                     "tick_values": ticks,
@@ -236,8 +254,7 @@ class ParallelCoordinates(Panel):
     def brush_range(self, low: float, high: float) -> None:
         """Brush the chosen axis over [low, high] in its own units (what a drag does)."""
         d = self._dimension(self.brush_axis or self.metric)
-        span = d["high"] - d["low"]
-        self.brush.selected = np.array([(low - d["low"]) / span, (high - d["low"]) / span])
+        self.brush.selected = np.array([to_position(d, low), to_position(d, high)])
 
     def _dimension(self, name: str) -> dict:
         for d in self.dimensions:
@@ -267,10 +284,9 @@ class ParallelCoordinates(Panel):
             opacities = [1.0 if keep else 0.12 for keep in inside]
             self.selection.filtered_ids = self.kept_ids or list(KEEP_NONE)
             d = self.dimensions[column]
-            span = d["high"] - d["low"]
             self.note.value = self._note(
                 f"brush: {html.escape(_short_label(name))} in "
-                f"[{d['low'] + low * span:.3g}, {d['low'] + high * span:.3g}]: "
+                f"[{to_value(d, low):.3g}, {to_value(d, high):.3g}]: "
                 f"{len(self.kept_ids)} of {len(self.ids)} models kept (the grid shows them)"
             )
         self.lines.opacities = opacities

@@ -177,3 +177,19 @@ def test_short_genotype():
         "parents": [],
     }
     assert short_genotype(row) == "adam lr=0.00312 bs=32 | units=[64 32]"
+
+
+def test_learning_rate_axis_is_logarithmic_and_the_brush_reads_its_units(one_objective):
+    """Learning rates span decades: a log axis spreads them; the brush maps back to rates."""
+    from dlgene_widgets.parallel_coords import coordinates, to_position, to_value
+
+    parallel = Analysis(one_objective).parallel
+    names = [d["name"] for d in parallel.dimensions]
+    rate = parallel.dimensions[names.index("learning_rate")]
+    raw = coordinates(one_objective)[0].loc[parallel.ids, "learning_rate"].to_numpy()
+    assert raw.max() / raw.min() > 20 and rate["log"]
+    drawn = np.asarray(parallel.lines.y)[:, names.index("learning_rate")]
+    expected = (np.log10(raw) - np.log10(raw.min())) / np.log10(raw.max() / raw.min())
+    assert np.allclose(drawn, expected)
+    assert to_value(rate, to_position(rate, 1e-3)) == pytest.approx(1e-3)
+    assert not parallel.dimensions[-1]["log"]  # the metric stays linear
