@@ -27,14 +27,19 @@ class Analysis(Panel):
         self.selection = selection if selection is not None else ModelSelection()
         self.overview = OverviewScatter(clade, self.selection)
         self.parallel = ParallelCoordinates(clade, self.selection)
-        self.importance = GeneImportance(clade)
+        # the forest is fitted only while its tab is shown (it costs a core for a second)
+        self.importance = GeneImportance(clade, active=False)
         self.tabs = widgets.Tab(
             children=[self.overview, self.parallel, self.importance], titles=TITLES
         ).add_class("dlgene-analysis-tabs")
         self.children = [self.tabs]
         self.add_class("dlgene-analysis")
+        self.tabs.observe(self._on_tab, names="selected_index")
         for panel in (self.overview, self.parallel, self.importance):
             self.on_close(panel.close)
+
+    def _on_tab(self, change) -> None:
+        self.importance.active = change["new"] == TITLES.index("gene importance")
 
     def throttles(self) -> list:
         return [self.overview._throttle, self.parallel._throttle, self.importance._throttle]

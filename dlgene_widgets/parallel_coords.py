@@ -25,7 +25,7 @@ import bqplot as bq
 import ipywidgets as widgets
 import numpy as np
 import pandas as pd
-from traitlets import Unicode, observe
+from traitlets import Bool, Unicode, observe
 
 from dlgene_core import Clade
 from dlgene_core.config import objectives_of
@@ -314,15 +314,22 @@ class ParallelCoordinates(Panel):
 
 
 class GeneImportance(Panel):
-    """Bars of each gene's permutation importance for the metric (recomputed as models
-    finish; the forest is small, about a second for a hundred models on one core)."""
+    """Bars of each gene's permutation importance for the metric.
 
-    def __init__(self, clade: Clade, max_rate_hz: float = 0.5):
+    Fitting the forest takes 0.3-1 s of a core for 30-100 models, which a 2-core machine
+    would take from training if it ran as every model finished; so it is recomputed only
+    while the panel is ``active`` (the dashboard makes it active while its tab is shown),
+    and once more when it becomes active after models finished."""
+
+    active = Bool(True, help="recompute as models finish (False: only once shown again)")
+
+    def __init__(self, clade: Clade, max_rate_hz: float = 0.5, active: bool = True):
         super().__init__()
         self.clade = clade
         self._lock = threading.RLock()
         self.metric = objectives_of(clade.config)[0][0]
         self.table = pd.DataFrame(columns=["gene", "importance", "std"])
+        self.active = active
         self._computed_for = -1
         self._x, self._y = bq.OrdinalScale(reverse=True), bq.LinearScale(min=0.0)
         self.bars = bq.Bars(
@@ -355,10 +362,18 @@ class GeneImportance(Panel):
         self.refresh()
 
     def _on_clade_change(self, _change) -> None:
-        self._throttle.request()
+        if self.active:
+            self._throttle.request()
+
+    @observe("active")
+    def _on_active(self, change) -> None:
+        if change["new"] and hasattr(self, "_throttle"):
+            self._throttle.request()
 
     def refresh(self) -> None:
         with self._lock:
+            if not self.active:
+                return
             raw, _positions, _dims = coordinates(self.clade)
             if len(raw) == self._computed_for:
                 return

@@ -147,9 +147,16 @@ def test_parallel_coordinates_lines_colours_and_brush_filters_the_grid(one_objec
 def test_gene_importance_needs_five_models_then_draws_bars(tmp_path, one_objective):
     few = fake_run(tmp_path / "few", n=4, generations=1)
     analysis = Analysis(few)
+    analysis.tabs.selected_index = 2  # the forest is fitted only while its tab is shown
     assert "at least 5" in analysis.importance.note.value
     assert len(analysis.importance.bars.y) == 0
-    importance = Analysis(one_objective).importance
+    analysis = Analysis(one_objective)
+    importance = analysis.importance
+    importance.refresh()
+    assert not importance.active and importance.table.empty  # hidden tab: nothing fitted
+    analysis.tabs.selected_index = 2
+    importance._throttle.flush_now()
+    assert importance.active
     assert len(importance.table) == 9  # one bar per gene of GAFC1
     assert len(importance.bars.x) == 9
     assert np.all(np.asarray(importance.bars.y) >= 0)
@@ -162,6 +169,8 @@ def test_empty_run_shows_hints_not_errors(tmp_path):
     analysis = Analysis(clade)
     assert analysis.overview.ids == [] and "no finished model yet" in analysis.overview.note.value
     assert "no finished model yet" in analysis.parallel.note.value
+    analysis.tabs.selected_index = 2
+    analysis.importance._throttle.flush_now()
     assert "color:#666" in analysis.importance.note.value
 
 

@@ -62,7 +62,7 @@ def shoot(folder: Path, out: Path) -> list[Path]:
         save("parallel-coordinates.png", ".dlgene-parallel")
         save("grid.png", ".dlgene-grid-panel")  # filtered by the brush
         page.locator(tabs).nth(2).click()
-        page.wait_for_timeout(1500)
+        page.wait_for_timeout(4000)  # the forest is fitted once its tab is shown
         save("importance.png", ".dlgene-importance")
         browser.close()
     return written
