@@ -259,6 +259,12 @@ def test_grid_sorts_filters_by_the_brush_and_exports(app: App) -> None:
         "every model again after clearing the brush",
         n_events,
     )
+    app.wait_event(  # the browser has drawn them (export writes the rows it shows)
+        lambda e: e["kind"] == "grid-visible_rows" and len(e["rows"]) == len(phenotypes),
+        15,
+        "the browser showing every model again",
+        n_events,
+    )
     # export: a CSV in the experiment folder and a download link in the page
     app.click(".dlgene-grid-export")
     app.wait_for(".dlgene-grid-export-link a[download]")
