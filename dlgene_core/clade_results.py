@@ -119,6 +119,10 @@ class ResultsMixin:
 
         return refit(self, model_id, epochs)
 
+    def has_final_models(self) -> bool:
+        """Whether any model was refit (without reading the table: panels ask often)."""
+        return self.store.table_path("final").exists()
+
     def final_models(self) -> pd.DataFrame:
         """Refit (final) models, oldest first."""
         return self.store.read_table("final")

@@ -10,13 +10,32 @@ import contextlib
 from collections.abc import Callable, Iterator
 
 import ipywidgets as widgets
+from traitlets import Bool, observe
 
 
 class Panel(widgets.VBox):
+    active = Bool(True, help="follow the clade as it changes (False: catch up once shown)")
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._cleanups: list[Callable[[], None]] = []
         self._setting_itself = False
+        self._stale = False
+
+    def request_refresh(self) -> None:
+        """Ask the panel's throttle for a refresh; a panel not on screen (a hidden tab) only
+        notes that it is behind and catches up when it becomes ``active``: on 2 cores its
+        redraws would come out of training."""
+        if self.active:
+            self._throttle.request()
+        else:
+            self._stale = True
+
+    @observe("active")
+    def _on_active(self, change) -> None:
+        if change["new"] and self._stale and hasattr(self, "_throttle"):
+            self._stale = False
+            self._throttle.request()
 
     @contextlib.contextmanager
     def setting_itself(self) -> Iterator[None]:

@@ -6,8 +6,10 @@ is bounded by the rate, not by how fast batches arrive, and the training thread 
 on a widget update.
 
 Panels whose triggers are rare (a few per model: status, table, picker) pass
-``sync_on_main_thread=True``: a change made on the kernel's main thread (a cell calling
-``select_parents`` or ``breed``) is shown at once and leaves no timer thread behind.
+``sync_on_main_thread=when_idle(clade)``: a change made on the kernel's main thread (a cell
+calling ``select_parents`` or ``breed``) is shown at once and leaves no timer thread behind;
+while the clade trains (a cell running ``grow_models`` in the kernel's own thread) they are
+rate-limited like any other, or every finished model would redraw every panel.
 """
 
 from __future__ import annotations
@@ -16,8 +18,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 log = logging.getLogger("dlgene_widgets")
+
+TRAINING = ("growing", "evolving", "seeding", "refitting")  # clade statuses that train
+
+
+def when_idle(clade: Any) -> Callable[[], bool]:
+    """True while ``clade`` is not training: main-thread changes may then flush at once."""
+    return lambda: clade.status not in TRAINING
 
 
 class Throttle:
@@ -28,7 +38,7 @@ class Throttle:
         flush: Callable[[], None],
         max_rate_hz: float,
         name: str = "flush",
-        sync_on_main_thread: bool = False,
+        sync_on_main_thread: bool | Callable[[], bool] = False,
     ):
         if not max_rate_hz > 0:
             raise ValueError(f"max_rate_hz={max_rate_hz!r}; allowed: a rate > 0 (updates/s)")
@@ -49,7 +59,7 @@ class Throttle:
         """Ask for a flush; returns at once (a no-op while one is already scheduled)."""
         if self._closed:
             return
-        if self.sync_on_main_thread and threading.current_thread() is threading.main_thread():
+        if threading.current_thread() is threading.main_thread() and self._sync_now():
             self.flush_now()
             return
         if self._timer is not None:
@@ -74,6 +84,10 @@ class Throttle:
             if timer is not threading.current_thread():
                 timer.join()
         self._run()
+
+    def _sync_now(self) -> bool:
+        rule = self.sync_on_main_thread
+        return bool(rule() if callable(rule) else rule)
 
     def close(self) -> None:
         """Cancel any pending flush; later requests are ignored."""

@@ -22,24 +22,29 @@ TITLES = ("all models", "parallel coordinates", "gene importance")
 class Analysis(Panel):
     """Tabs: all models at a glance, genes against the metric, gene importance."""
 
-    def __init__(self, clade: Clade, selection: ModelSelection | None = None):
+    def __init__(
+        self, clade: Clade, selection: ModelSelection | None = None, max_rate_hz: float = 1.0
+    ):
         super().__init__()
         self.selection = selection if selection is not None else ModelSelection()
-        self.overview = OverviewScatter(clade, self.selection)
-        self.parallel = ParallelCoordinates(clade, self.selection)
+        self.overview = OverviewScatter(clade, self.selection, max_rate_hz=max_rate_hz)
+        self.parallel = ParallelCoordinates(clade, self.selection, max_rate_hz=max_rate_hz)
         # the forest is fitted only while its tab is shown (it costs a core for a second)
-        self.importance = GeneImportance(clade, active=False)
+        self.importance = GeneImportance(clade, max_rate_hz=min(max_rate_hz, 0.5), active=False)
         self.tabs = widgets.Tab(
             children=[self.overview, self.parallel, self.importance], titles=TITLES
         ).add_class("dlgene-analysis-tabs")
         self.children = [self.tabs]
         self.add_class("dlgene-analysis")
+        self.parallel.active = False  # the first tab is on screen
         self.tabs.observe(self._on_tab, names="selected_index")
         for panel in (self.overview, self.parallel, self.importance):
             self.on_close(panel.close)
 
     def _on_tab(self, change) -> None:
-        self.importance.active = change["new"] == TITLES.index("gene importance")
+        """Only the tab on screen follows the run; the others catch up when shown."""
+        for index, panel in enumerate((self.overview, self.parallel, self.importance)):
+            panel.active = change["new"] == index
 
     def throttles(self) -> list:
         return [self.overview._throttle, self.parallel._throttle, self.importance._throttle]

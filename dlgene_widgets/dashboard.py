@@ -20,7 +20,7 @@ from dlgene_core import Clade
 
 from ._hints import error
 from ._panel import Panel
-from ._throttle import Throttle
+from ._throttle import Throttle, when_idle
 from .analysis import Analysis
 from .config_editor import ConfigEditor
 from .generation_views import GenerationViews
@@ -62,6 +62,7 @@ class CladeDashboard(Panel):
         executor: Any = None,
         max_points: int = 2000,
         max_rate_hz: float = 10.0,
+        panel_rate_hz: float = 0.5,
     ):
         super().__init__()
         if not isinstance(clade, Clade):
@@ -72,11 +73,16 @@ class CladeDashboard(Panel):
         self._exception: BaseException | None = None
         self.last_traceback = ""
         self.selection = ModelSelection()  # one selected model for every panel
-        self.growth = GrowthPlot(clade, max_points=max_points, max_rate_hz=max_rate_hz)
-        self.table = PopulationGrid(clade, self.selection)  # all models; replaced the HTML table
-        self.analysis = Analysis(clade, self.selection)
-        self.parents = ParentPicker(clade)
-        self.views = GenerationViews(clade)
+        # live curves at max_rate_hz; the panels that change once a model finishes redraw
+        # at most panel_rate_hz (each redraw is 10-20 ms of pandas and widget sync, which on
+        # 2 cores comes out of training); a job's end shows every panel's final state
+        self.growth = GrowthPlot(
+            clade, max_points=max_points, max_rate_hz=max_rate_hz, compare_rate_hz=panel_rate_hz
+        )
+        self.table = PopulationGrid(clade, self.selection, max_rate_hz=panel_rate_hz)
+        self.analysis = Analysis(clade, self.selection, max_rate_hz=panel_rate_hz)
+        self.parents = ParentPicker(clade, max_rate_hz=panel_rate_hz)
+        self.views = GenerationViews(clade, max_rate_hz=panel_rate_hz)
         self.config_editor = ConfigEditor(clade.config, read_only=("kind",))
         self.buttons = {
             name: widgets.Button(description=label, icon=icon).add_class(f"dlgene-btn-{name}")
@@ -131,7 +137,7 @@ class CladeDashboard(Panel):
         ]
         self.add_class("dlgene-dashboard")
         self._status_throttle = Throttle(
-            self._show_status, 5.0, name="status-line", sync_on_main_thread=True
+            self._show_status, 5.0, name="status-line", sync_on_main_thread=when_idle(clade)
         )
         self._names = ["status", "message", "progress", "generation"]
         clade.observe(self._on_clade_change, names=self._names)

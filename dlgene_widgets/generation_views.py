@@ -22,7 +22,7 @@ from dlgene_core.population import USABLE_STATUSES
 
 from ._hints import hint
 from ._panel import Panel
-from ._throttle import Throttle
+from ._throttle import Throttle, when_idle
 
 BINS = np.linspace(0.0, 1.0, 11)
 NO_MATRIX_YET = "confusion matrix: shown once a model has finished"
@@ -169,7 +169,7 @@ class GenerationViews(Panel):
         ]
         self.add_class("dlgene-generation-views")
         self._throttle = Throttle(
-            self.refresh, max_rate_hz, name="generation-views", sync_on_main_thread=True
+            self.refresh, max_rate_hz, name="generation-views", sync_on_main_thread=when_idle(clade)
         )
         names = ["phenotypes", "generation"]
         clade.observe(self._on_clade_change, names=names)

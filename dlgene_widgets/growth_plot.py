@@ -32,7 +32,7 @@ from dlgene_core.records import CURVE_STATUSES
 
 from ._hints import HINT_COLOUR
 from ._panel import Panel
-from ._throttle import Throttle
+from ._throttle import Throttle, when_idle
 from .selection import model_colour
 
 FINISHED_FOR_COMPARE = CURVE_STATUSES
@@ -307,7 +307,13 @@ class GrowthPlot(Panel):
     )
     flushes = Int(0, help="pushes to the live figures so far (bounded by max_rate_hz)")
 
-    def __init__(self, clade: Clade, max_points: int = 2000, max_rate_hz: float = 10.0):
+    def __init__(
+        self,
+        clade: Clade,
+        max_points: int = 2000,
+        max_rate_hz: float = 10.0,
+        compare_rate_hz: float = 2.0,
+    ):
         super().__init__()
         if int(max_points) < 2:
             raise ValueError(f"max_points={max_points!r}; allowed: an integer >= 2")
@@ -362,7 +368,10 @@ class GrowthPlot(Panel):
         self.add_class("dlgene-growth-panel")
         self._throttle = Throttle(self._flush, max_rate_hz, name="growth-plot")
         self._options_throttle = Throttle(
-            self.refresh_compare_options, 2.0, name="compare-options", sync_on_main_thread=True
+            self.refresh_compare_options,
+            compare_rate_hz,
+            name="compare-options",
+            sync_on_main_thread=when_idle(clade),
         )
         clade.add_listener(self._on_event)
         clade.observe(self._on_phenotypes, names="phenotypes")

@@ -28,7 +28,7 @@ from dlgene_core.pareto import non_dominated_sort
 from dlgene_core.records import FINISHED_STATUSES, USABLE_STATUSES
 
 from ._panel import Panel
-from ._throttle import Throttle
+from ._throttle import Throttle, when_idle
 from .population_table import STATUS_COLOURS
 from .selection import ModelSelection
 
@@ -188,7 +188,7 @@ class OverviewScatter(Panel):
         ]
         self.add_class("dlgene-overview")
         self._throttle = Throttle(
-            self.refresh, max_rate_hz, name="overview", sync_on_main_thread=True
+            self.refresh, max_rate_hz, name="overview", sync_on_main_thread=when_idle(clade)
         )
         clade.observe(self._on_clade_change, names=["phenotypes"])
         self.selection.observe(self._on_selection, names="model_id")
@@ -198,7 +198,7 @@ class OverviewScatter(Panel):
         self.refresh()
 
     def _on_clade_change(self, _change) -> None:
-        self._throttle.request()
+        self.request_refresh()
 
     @observe("x_column", "colour_by")
     def _on_view_change(self, _change) -> None:

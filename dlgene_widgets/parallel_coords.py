@@ -25,14 +25,14 @@ import bqplot as bq
 import ipywidgets as widgets
 import numpy as np
 import pandas as pd
-from traitlets import Bool, Unicode, observe
+from traitlets import Unicode, observe
 
 from dlgene_core import Clade
 from dlgene_core.config import objectives_of
 from dlgene_core.importance import MIN_MODELS, categories, encode, gene_features, gene_importance
 
 from ._panel import Panel
-from ._throttle import Throttle
+from ._throttle import Throttle, when_idle
 from .overview import overview_frame
 from .selection import ModelSelection, model_colour
 
@@ -155,7 +155,7 @@ class ParallelCoordinates(Panel):
         ]
         self.add_class("dlgene-parallel")
         self._throttle = Throttle(
-            self.refresh, max_rate_hz, name="parallel-coords", sync_on_main_thread=True
+            self.refresh, max_rate_hz, name="parallel-coords", sync_on_main_thread=when_idle(clade)
         )
         clade.observe(self._on_clade_change, names=["phenotypes"])
         self.selection.observe(self._on_selection, names="model_id")
@@ -165,7 +165,7 @@ class ParallelCoordinates(Panel):
         self.refresh()
 
     def _on_clade_change(self, _change) -> None:
-        self._throttle.request()
+        self.request_refresh()
 
     def refresh(self) -> None:
         with self._lock:
@@ -321,8 +321,6 @@ class GeneImportance(Panel):
     while the panel is ``active`` (the dashboard makes it active while its tab is shown),
     and once more when it becomes active after models finished."""
 
-    active = Bool(True, help="recompute as models finish (False: only once shown again)")
-
     def __init__(self, clade: Clade, max_rate_hz: float = 0.5, active: bool = True):
         super().__init__()
         self.clade = clade
@@ -330,6 +328,7 @@ class GeneImportance(Panel):
         self.metric = objectives_of(clade.config)[0][0]
         self.table = pd.DataFrame(columns=["gene", "importance", "std"])
         self.active = active
+        self._stale = not active  # nothing fitted yet: catch up when first shown
         self._computed_for = -1
         self._x, self._y = bq.OrdinalScale(reverse=True), bq.LinearScale(min=0.0)
         self.bars = bq.Bars(
@@ -354,7 +353,7 @@ class GeneImportance(Panel):
         self.children = [self.figure, self.note]
         self.add_class("dlgene-importance")
         self._throttle = Throttle(
-            self.refresh, max_rate_hz, name="gene-importance", sync_on_main_thread=True
+            self.refresh, max_rate_hz, name="gene-importance", sync_on_main_thread=when_idle(clade)
         )
         clade.observe(self._on_clade_change, names=["phenotypes"])
         self.on_close(lambda: clade.unobserve(self._on_clade_change, names=["phenotypes"]))
@@ -362,13 +361,7 @@ class GeneImportance(Panel):
         self.refresh()
 
     def _on_clade_change(self, _change) -> None:
-        if self.active:
-            self._throttle.request()
-
-    @observe("active")
-    def _on_active(self, change) -> None:
-        if change["new"] and hasattr(self, "_throttle"):
-            self._throttle.request()
+        self.request_refresh()
 
     def refresh(self) -> None:
         with self._lock:

@@ -25,7 +25,7 @@ from dlgene_core.population import rank
 from ._genotype_text import short_genotype
 from ._hints import error, hint
 from ._panel import Panel
-from ._throttle import Throttle
+from ._throttle import Throttle, when_idle
 
 TIERS, MANUAL = "tiers", "manual"
 
@@ -107,7 +107,7 @@ class ParentPicker(Panel):
         ]
         self.add_class("dlgene-parent-picker")
         self._throttle = Throttle(
-            self.refresh, max_rate_hz, name="parent-picker", sync_on_main_thread=True
+            self.refresh, max_rate_hz, name="parent-picker", sync_on_main_thread=when_idle(clade)
         )
         self._names = ["phenotypes", "generation", "parents"]
         clade.observe(self._on_clade_change, names=self._names)

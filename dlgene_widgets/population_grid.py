@@ -37,7 +37,7 @@ from dlgene_core.operators import gene_columns
 from dlgene_core.records import PHENOTYPE_COLUMNS
 
 from ._panel import Panel
-from ._throttle import Throttle
+from ._throttle import Throttle, when_idle
 from .population_table import CURRENT, FINAL, STATUS_COLOURS
 from .selection import ModelSelection
 
@@ -82,15 +82,11 @@ def grid_frame(clade: Clade, generation: int = ALL) -> pd.DataFrame:
     """Every model of ``generation`` (ALL: the whole run; CURRENT; FINAL: refit models),
     indexed by model id, with every column of ``grid_columns`` (missing ones empty), best
     first on the first objective (models without a value last)."""
-    from .population_table import population_frame
+    from .population_table import population_frame, run_frame
 
     columns = grid_columns(clade)
     if generation == ALL:
-        genotypes = clade.all_genotypes
-        generations = sorted({int(g) for g in genotypes["generation"]}) if len(genotypes) else []
-        parts = [population_frame(clade, g) for g in generations]
-        parts = [p for p in parts if len(p)]
-        frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        frame = run_frame(clade)
     else:
         frame = population_frame(clade, None if generation == CURRENT else generation)
     frame = frame.reindex(columns=["model_id", *columns])
@@ -206,7 +202,7 @@ class PopulationGrid(Panel):
         ]
         self.add_class("dlgene-grid-panel")
         self._throttle = Throttle(
-            self.refresh, max_rate_hz, name="population-grid", sync_on_main_thread=True
+            self.refresh, max_rate_hz, name="population-grid", sync_on_main_thread=when_idle(clade)
         )
         self._names = ["genotypes", "phenotypes", "parents", "running_models", "generation"]
         clade.observe(self._on_clade_change, names=self._names)
@@ -252,7 +248,7 @@ class PopulationGrid(Panel):
         table = self.clade.all_genotypes
         generations = sorted({int(g) for g in table["generation"]}) if len(table) else []
         options = [("all", ALL), ("current", CURRENT)] + [(str(g), g) for g in generations]
-        if not self.clade.final_models().empty:
+        if self.clade.has_final_models():
             options.append(("final", FINAL))
         if list(self.generation_picker.options) != options:
             keep = self.generation if self.generation in dict(options).values() else ALL

@@ -20,7 +20,7 @@ from traitlets import Bool, Int, List, Unicode, observe
 from dlgene_core import Clade
 
 from ._panel import Panel
-from ._throttle import Throttle
+from ._throttle import Throttle, when_idle
 
 CURRENT = -1  # generation value meaning "follow the clade's current generation"
 FINAL = -2  # generation value meaning "the final (refit) models"
@@ -68,6 +68,41 @@ def population_frame(clade: Clade, generation: int | None = None) -> pd.DataFram
         for mid, s in zip(frame["model_id"], status, strict=True)
     ]
     frame["parent"] = frame["model_id"].isin(parent_ids(clade, generation))
+    lead = [c for c in LEAD_COLUMNS if c in frame.columns]
+    return frame[lead + [c for c in frame.columns if c not in lead]]
+
+
+def run_frame(clade: Clade) -> pd.DataFrame:
+    """``population_frame`` of every generation at once: one merge and one read of the
+    stored selections, not one of each per generation (the grid rebuilds it as models
+    finish, so its cost is paid many times a run)."""
+    genotypes = clade.all_genotypes
+    if genotypes.empty:
+        return pd.DataFrame(columns=list(LEAD_COLUMNS))
+    frame = genotypes.reset_index(drop=True)
+    phenotypes = clade.phenotypes
+    if len(phenotypes):
+        extra = phenotypes.drop(
+            columns=[c for c in phenotypes.columns if c in frame.columns and c != "model_id"]
+        )
+        frame = frame.merge(extra, on="model_id", how="left")
+    else:
+        frame = frame.assign(status=np.nan)
+    running = set(clade.running_models)
+    status = frame["status"].astype(object).where(frame["status"].notna(), "pending")
+    frame["status"] = [
+        "training" if mid in running else s
+        for mid, s in zip(frame["model_id"], status, strict=True)
+    ]
+    chosen = clade.selections()
+    pairs = set()
+    if len(chosen):
+        older = chosen[chosen["generation"] != clade.generation]
+        pairs = set(zip(older["generation"].astype(int), older["model_id"], strict=True))
+    pairs |= {(clade.generation, m) for m in parent_ids(clade, clade.generation)}
+    frame["parent"] = [
+        (int(g), m) in pairs for g, m in zip(frame["generation"], frame["model_id"], strict=True)
+    ]
     lead = [c for c in LEAD_COLUMNS if c in frame.columns]
     return frame[lead + [c for c in frame.columns if c not in lead]]
 
@@ -193,7 +228,7 @@ class PopulationTable(Panel):
         ]
         self.add_class("dlgene-population-panel")
         self._throttle = Throttle(
-            self.refresh, max_rate_hz, name="population-table", sync_on_main_thread=True
+            self.refresh, max_rate_hz, name="population-table", sync_on_main_thread=when_idle(clade)
         )
         # message: set by every step, refit included (its final models join the picker)
         self._names = [

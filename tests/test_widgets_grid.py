@@ -105,3 +105,24 @@ def test_a_thousand_rows_build(tmp_path):
     grid = PopulationGrid(clade)
     assert len(grid.grid.data) == 1000
     assert list(grid.grid.data.columns) == default_columns(clade)
+
+
+def test_run_frame_is_every_generation_frame_at_once(tmp_path):
+    """The grid's one-merge frame of the run equals the per-generation frames stacked."""
+    import pandas as pd
+    from analysis_helpers import fake_run
+
+    from dlgene_widgets.population_table import population_frame, run_frame
+
+    clade = fake_run(tmp_path / "run")
+    clade.select_parents(model_ids=["g0-001", "g0-002"])  # the current generation's
+    clade.add_selections(  # a stored choice in generation 1
+        pd.DataFrame(
+            [{"generation": 1, "model_id": "g1-003", "reason": "manual", "metric": "x", "value": 1}]
+        )
+    )
+    stacked = pd.concat([population_frame(clade, g) for g in (0, 1)], ignore_index=True)
+    together = run_frame(clade)
+    assert list(together["model_id"]) == list(stacked["model_id"])
+    assert sorted(together.loc[together["parent"], "model_id"]) == ["g0-001", "g0-002", "g1-003"]
+    pd.testing.assert_frame_equal(together[stacked.columns], stacked, check_dtype=False)
