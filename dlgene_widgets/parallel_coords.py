@@ -247,7 +247,9 @@ class ParallelCoordinates(Panel):
         self._apply_brush()
 
     def clear_brush(self) -> None:
-        """Drop the brush: every model is kept again."""
+        """Drop the brush: every model is kept again. The browser's brush is reset too, or
+        it would send its old interval back and brush again."""
+        self.brush.reset()
         self.brush.selected = None
         self._apply_brush()
 
