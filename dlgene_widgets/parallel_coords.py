@@ -199,7 +199,7 @@ class ParallelCoordinates(Panel):
             options = {}
             if d.get("log"):
                 ticks = np.geomspace(d["low"], d["high"], 5)
-                options = {"tick_values": [float(t) for t in ticks], "tick_format": ".1~e"}
+                options = {"tick_values": [float(t) for t in ticks], "tick_format": ".2~r"}
             elif d["categories"] is not None:
                 ticks = list(range(len(d["categories"])))
                 options = {

@@ -140,6 +140,10 @@ def _renderers(frame: pd.DataFrame) -> dict[str, TextRenderer]:
     return renderers
 
 
+def _numeric(frame: pd.DataFrame) -> set[str]:
+    return {c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])}
+
+
 class PopulationGrid(Panel):
     """All models in a data grid: sort, filter, chosen columns, CSV export, one selection."""
 
@@ -269,7 +273,9 @@ class PopulationGrid(Panel):
             frame = self._shown(self.full_frame)
             same_columns = list(frame.columns) == list(self.frame.columns)
             if not (same_columns and frame.equals(self.frame)) or self.grid.data.empty:
-                if not same_columns:
+                # renderers follow the columns' types too: before any model the frame is all
+                # NaN (numeric), and a number format would draw the genes' text as NaN
+                if not same_columns or _numeric(frame) != _numeric(self.frame):
                     self.grid.renderers = _renderers(frame)
                 self.grid.data = frame
                 self.frame = frame

@@ -126,3 +126,17 @@ def test_run_frame_is_every_generation_frame_at_once(tmp_path):
     assert list(together["model_id"]) == list(stacked["model_id"])
     assert sorted(together.loc[together["parent"], "model_id"]) == ["g0-001", "g0-002", "g1-003"]
     pd.testing.assert_frame_equal(together[stacked.columns], stacked, check_dtype=False)
+
+
+def test_text_genes_get_text_renderers_once_models_exist(tmp_path):
+    """Before spawn every column is NaN (numeric); once genotypes exist the text genes must
+    lose the number format, or the browser draws them as NaN."""
+    from dlgene_core import GAFC1, CladeConfig
+
+    clade = GAFC1(CladeConfig(population_size=3), data="digits", folder=tmp_path / "run")
+    grid = PopulationGrid(clade)
+    assert "optimizer" in grid.grid.renderers  # all-NaN columns: formatted as numbers
+    clade.spawn()
+    grid.refresh()
+    assert "optimizer" not in grid.grid.renderers
+    assert "n_params" in grid.grid.renderers
