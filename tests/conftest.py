@@ -40,7 +40,12 @@ def dask_client():
 
     from dlgene_core.executors.common import ONE_THREAD_ENV
 
-    # allowed-failures=0: a worker dying under a task fails it at once (KilledWorker)
+    # allowed-failures=0: a worker dying under a task fails it at once (KilledWorker).
+    # lost-worker-timeout: 15 s after a worker is removed (killed by a test), the cluster
+    # closes the nanny of that name if no worker of that name is registered just then; a
+    # worker restart of ours (recycling) that falls on that moment lost a nanny for good.
+    # The nannies restart killed workers themselves, so that clean-up is not wanted here.
+    dask.config.set({"distributed.deploy.lost-worker-timeout": "1h"})
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         cluster = distributed.LocalCluster(
             n_workers=2,
