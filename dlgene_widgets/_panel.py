@@ -22,6 +22,22 @@ class Panel(widgets.VBox):
         self._setting_itself = False
         self._stale = False
 
+    def follow(self, clade, names: list[str], rate_hz: float, name: str) -> None:
+        """Refresh (through a throttle named ``name``) when ``names`` of the clade change;
+        undone on close."""
+        from ._throttle import Throttle, when_idle
+
+        self._throttle = Throttle(
+            self.refresh, rate_hz, name=name, sync_on_main_thread=when_idle(clade)
+        )
+
+        def changed(_change) -> None:
+            self.request_refresh()
+
+        clade.observe(changed, names=names)
+        self.on_close(lambda: clade.unobserve(changed, names=names))
+        self.on_close(self._throttle.close)
+
     def request_refresh(self) -> None:
         """Ask the panel's throttle for a refresh; a panel not on screen (a hidden tab) only
         notes that it is behind and catches up when it becomes ``active``: on 2 cores its

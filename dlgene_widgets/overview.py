@@ -28,7 +28,6 @@ from dlgene_core.pareto import non_dominated_sort
 from dlgene_core.records import FINISHED_STATUSES, USABLE_STATUSES
 
 from ._panel import Panel
-from ._throttle import Throttle, when_idle
 from .population_table import STATUS_COLOURS
 from .selection import ModelSelection
 
@@ -187,18 +186,10 @@ class OverviewScatter(Panel):
             self.note,
         ]
         self.add_class("dlgene-overview")
-        self._throttle = Throttle(
-            self.refresh, max_rate_hz, name="overview", sync_on_main_thread=when_idle(clade)
-        )
-        clade.observe(self._on_clade_change, names=["phenotypes"])
+        self.follow(clade, ["phenotypes"], max_rate_hz, "overview")
         self.selection.observe(self._on_selection, names="model_id")
-        self.on_close(lambda: clade.unobserve(self._on_clade_change, names=["phenotypes"]))
         self.on_close(lambda: self.selection.unobserve(self._on_selection, names="model_id"))
-        self.on_close(self._throttle.close)
         self.refresh()
-
-    def _on_clade_change(self, _change) -> None:
-        self.request_refresh()
 
     @observe("x_column", "colour_by")
     def _on_view_change(self, _change) -> None:

@@ -32,7 +32,6 @@ from dlgene_core.config import objectives_of
 from dlgene_core.importance import MIN_MODELS, categories, encode, gene_features, gene_importance
 
 from ._panel import Panel
-from ._throttle import Throttle, when_idle
 from .overview import overview_frame
 from .selection import ModelSelection, model_colour
 
@@ -154,18 +153,10 @@ class ParallelCoordinates(Panel):
             self.note,
         ]
         self.add_class("dlgene-parallel")
-        self._throttle = Throttle(
-            self.refresh, max_rate_hz, name="parallel-coords", sync_on_main_thread=when_idle(clade)
-        )
-        clade.observe(self._on_clade_change, names=["phenotypes"])
+        self.follow(clade, ["phenotypes"], max_rate_hz, "parallel-coords")
         self.selection.observe(self._on_selection, names="model_id")
-        self.on_close(lambda: clade.unobserve(self._on_clade_change, names=["phenotypes"]))
         self.on_close(lambda: self.selection.unobserve(self._on_selection, names="model_id"))
-        self.on_close(self._throttle.close)
         self.refresh()
-
-    def _on_clade_change(self, _change) -> None:
-        self.request_refresh()
 
     def refresh(self) -> None:
         with self._lock:
@@ -354,16 +345,8 @@ class GeneImportance(Panel):
         self.note = widgets.HTML("").add_class("dlgene-importance-note")
         self.children = [self.figure, self.note]
         self.add_class("dlgene-importance")
-        self._throttle = Throttle(
-            self.refresh, max_rate_hz, name="gene-importance", sync_on_main_thread=when_idle(clade)
-        )
-        clade.observe(self._on_clade_change, names=["phenotypes"])
-        self.on_close(lambda: clade.unobserve(self._on_clade_change, names=["phenotypes"]))
-        self.on_close(self._throttle.close)
+        self.follow(clade, ["phenotypes"], max_rate_hz, "gene-importance")
         self.refresh()
-
-    def _on_clade_change(self, _change) -> None:
-        self.request_refresh()
 
     def refresh(self) -> None:
         with self._lock:

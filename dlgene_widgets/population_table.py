@@ -54,6 +54,14 @@ def population_frame(clade: Clade, generation: int | None = None) -> pd.DataFram
         return pd.DataFrame(columns=list(LEAD_COLUMNS))
     phenotypes = clade.generation_phenotypes(generation)
     frame = genotypes.reset_index(drop=True)
+    frame = _joined(clade, frame, phenotypes)
+    frame["parent"] = frame["model_id"].isin(parent_ids(clade, generation))
+    lead = [c for c in LEAD_COLUMNS if c in frame.columns]
+    return frame[lead + [c for c in frame.columns if c not in lead]]
+
+
+def _joined(clade: Clade, frame: pd.DataFrame, phenotypes: pd.DataFrame) -> pd.DataFrame:
+    """Genotype rows with their phenotypes and a status: training, pending or the result's."""
     if len(phenotypes):
         extra = phenotypes.drop(
             columns=[c for c in phenotypes.columns if c in frame.columns and c != "model_id"]
@@ -67,9 +75,7 @@ def population_frame(clade: Clade, generation: int | None = None) -> pd.DataFram
         "training" if mid in running else s
         for mid, s in zip(frame["model_id"], status, strict=True)
     ]
-    frame["parent"] = frame["model_id"].isin(parent_ids(clade, generation))
-    lead = [c for c in LEAD_COLUMNS if c in frame.columns]
-    return frame[lead + [c for c in frame.columns if c not in lead]]
+    return frame
 
 
 def run_frame(clade: Clade) -> pd.DataFrame:
@@ -81,19 +87,7 @@ def run_frame(clade: Clade) -> pd.DataFrame:
         return pd.DataFrame(columns=list(LEAD_COLUMNS))
     frame = genotypes.reset_index(drop=True)
     phenotypes = clade.phenotypes
-    if len(phenotypes):
-        extra = phenotypes.drop(
-            columns=[c for c in phenotypes.columns if c in frame.columns and c != "model_id"]
-        )
-        frame = frame.merge(extra, on="model_id", how="left")
-    else:
-        frame = frame.assign(status=np.nan)
-    running = set(clade.running_models)
-    status = frame["status"].astype(object).where(frame["status"].notna(), "pending")
-    frame["status"] = [
-        "training" if mid in running else s
-        for mid, s in zip(frame["model_id"], status, strict=True)
-    ]
+    frame = _joined(clade, frame, phenotypes)
     chosen = clade.selections()
     pairs = set()
     if len(chosen):
