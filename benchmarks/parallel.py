@@ -253,26 +253,19 @@ def steady_state(executor, blocks: list[list[GrowJob]]) -> dict[str, float]:
 
 
 def busy_comparison(workers: int, generations: int, size: int, repeats: int = 2) -> None:
-    from dlgene_core.executors.pool import ProcessPoolExecutor
-
     blocks = mixed_generations(generations, size)
-    pool = ProcessPoolExecutor(workers=workers)
-    try:
-        pool.wait_ready()
-        timed_run(pool, fixed_jobs(workers, 1))  # warm-up: load data once per worker
-        rows = {}
-        modes = (
-            ("generational", generational, 0),
-            ("generational+prefetch", generational, 1),
-            ("steady-state", steady_state, 0),
-            ("steady+prefetch", steady_state, 1),
-        )
+    modes = (
+        ("generational", generational, 0),
+        ("generational+prefetch", generational, 1),
+        ("steady-state", steady_state, 0),
+        ("steady+prefetch", steady_state, 1),
+    )
+    rows: dict[str, list[dict]] = {}
+    with warm_pool(workers) as (pool, _startup):
         for _ in range(repeats):  # alternated, so a change of machine load hits all
             for name, mode, prefetch in modes:
                 pool.prefetch = prefetch
                 rows.setdefault(name, []).append(mode(pool, blocks))
-    finally:
-        pool.close()
     n = generations * size
     print(
         f"\n{generations} generations x {size} mixed models, {workers}-worker pool, "
