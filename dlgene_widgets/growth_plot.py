@@ -179,10 +179,23 @@ class _MetricFigure:
             layout=widgets.Layout(width="480px", height="300px"),
             fig_margin={"top": 40, "bottom": 40, "left": 55, "right": 10},
         )
-        self.faded_lines: list[bq.Lines] = []
-        self.faded_owner: list[str] = []  # "" for a free line
+        # All faded lines exist from the start: the browser keeps a mark's view only while
+        # the marks before it are unchanged, so a faded line added later (drawn behind, so
+        # put first) made it redraw every running line and the figure was blank meanwhile.
+        # Running models' marks come last; a new one is appended and disturbs nothing.
+        self.faded_lines = [
+            bq.Lines(
+                x=EMPTY,
+                y=EMPTY,
+                scales={"x": self.x_scale, "y": self.y_scale},
+                opacities=[FADED_OPACITY],
+            )
+            for _ in range(MAX_FADED)
+        ]
+        self.faded_owner = [""] * MAX_FADED  # "" for a free line
         self.slots: list[Trio] = []
         self.slot_owner: list[str] = []
+        self.show_marks()
 
     # -- running models ------------------------------------------------------------
     def slot_for(self, model_id: str, colour: str) -> Trio:
@@ -225,22 +238,12 @@ class _MetricFigure:
 
     # -- finished models -------------------------------------------------------------
     def fade(self, model_id: str, x: np.ndarray, y: np.ndarray, colour: str) -> None:
-        """Draw ``model_id``'s finished curve faded, in a free pooled line (or the oldest
-        one once ``MAX_FADED`` are drawn; the caller keeps the order)."""
+        """Draw ``model_id``'s finished curve faded in a free pooled line (the caller frees
+        the oldest once ``MAX_FADED`` are drawn)."""
         if model_id in self.faded_owner:
             index = self.faded_owner.index(model_id)
-        elif "" in self.faded_owner:
-            index = self.faded_owner.index("")
         else:
-            line = bq.Lines(
-                x=EMPTY,
-                y=EMPTY,
-                scales={"x": self.x_scale, "y": self.y_scale},
-                opacities=[FADED_OPACITY],
-            )
-            self.faded_lines.append(line)
-            self.faded_owner.append("")
-            index = len(self.faded_lines) - 1
+            index = self.faded_owner.index("")
         self.faded_owner[index] = model_id
         line = self.faded_lines[index]
         with line.hold_sync():
@@ -323,6 +326,7 @@ class GrowthPlot(Panel):
         self.curves: dict[str, Curve] = {}  # running (and just finished, until the flush)
         self.faded: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # oldest first
         self._faded_generation: int | None = None
+        self._retiring: list[str] = []  # faded this flush; running marks emptied next flush
         self._events: deque[dict[str, Any]] = deque()
         self._lock = threading.RLock()
         self.loss_figure = _MetricFigure("loss", None)
@@ -400,6 +404,7 @@ class GrowthPlot(Panel):
 
     def _flush(self) -> None:
         with self._lock:
+            self._free_retired()
             dirty = self._drain()
             self._follow_generation()
             for model_id in [m for m, c in self.curves.items() if c.finished]:
@@ -417,6 +422,8 @@ class GrowthPlot(Panel):
             self.faded_models = list(self.faded)
             self._label()
             self.flushes += 1
+        if self._retiring:
+            self._throttle.request()  # one more flush to empty their running marks
 
     def _drain(self) -> set[str]:
         dirty: set[str] = set()
@@ -453,11 +460,24 @@ class GrowthPlot(Panel):
             self._faded_generation = drawn[0]
 
     def _fade(self, curve: Curve) -> None:
-        """Move a finished model from its running marks to a faded line (bounded count)."""
-        for fig in self._figures():
-            fig.free_slot(curve.model_id)
-        if not curve.batches:  # failed before training, or a duplicate (never trained)
-            return
+        """Move a finished model from its running marks to a faded line (bounded count).
+
+        The running marks are emptied one flush later (``_free_retired``): the browser
+        applies each mark's update on its own, so emptying them in the same flush as the
+        faded line was drawn left a frame with neither now and then."""
+        if curve.batches:  # else failed before training, or a duplicate (never trained)
+            self._draw_faded(curve)
+        self._retiring.append(curve.model_id)
+
+    def _free_retired(self) -> None:
+        """Empty the running marks of models faded in an earlier flush (unless running again)."""
+        for model_id in self._retiring:
+            if model_id not in self.curves:
+                for fig in self._figures():
+                    fig.free_slot(model_id)
+        self._retiring = []
+
+    def _draw_faded(self, curve: Curve) -> None:
         if curve.generation != self._faded_generation:
             self._clear_faded()
             self._faded_generation = curve.generation

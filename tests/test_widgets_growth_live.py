@@ -57,6 +57,23 @@ def test_running_curve_has_its_own_x_range_and_finished_ones_fade_behind(plot):
     assert all(not m.display_legend for m in fig.figure.marks)  # no legend over the data
 
 
+def test_a_finished_model_stays_drawn_until_its_faded_line_was_sent(plot):
+    """Its running line is emptied one flush after the faded copy went out (in the browser
+    the two updates land separately: the same flush left a blank frame now and then)."""
+    feed(plot, "g0-000", 40)
+    plot.flush()
+    line = plot.loss_figure.marks_of("g0-000")[0]
+    plot._on_event({"event": "result", "model_id": "g0-000", "status": "ok"})
+    plot.flush()
+    assert plot.live_models == [] and plot.faded_models == ["g0-000"]
+    assert len(line.x) == 40 and len(plot.loss_figure.faded_line("g0-000").x) == 40
+    plot.flush()
+    assert len(line.x) == 0 and plot.loss_figure.slot_owner == [""]
+    feed(plot, "g0-001", 10)
+    plot.flush()
+    assert plot.loss_figure.marks_of("g0-001")[0] is line  # the freed slot is reused
+
+
 def test_two_running_models_are_both_drawn(plot):
     plot._on_event({"event": "start", "model_id": "g0-000", "worker": "pool-0"})
     plot._on_event({"event": "start", "model_id": "g0-001", "worker": "pool-1"})

@@ -35,6 +35,19 @@ CURVE_POINTS = """() => {
     }
     return longest;
 }"""
+# Every painted frame's curve points, [seconds since the epoch, points], recorded in the page
+# (a blank figure for one frame is what a person sees flicker; a 0.15 s poll missed most).
+RECORD_FRAMES = """() => {
+    window.__dlgeneFrames = [];
+    window.__dlgeneStop = false;
+    const count = CURVE_POINTS;
+    const tick = () => {
+        window.__dlgeneFrames.push([Date.now() / 1000, count()]);
+        if (!window.__dlgeneStop) requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+}""".replace("CURVE_POINTS", CURVE_POINTS)
+STOP_FRAMES = "() => { window.__dlgeneStop = true; return window.__dlgeneFrames; }"
 OVERVIEW_DOTS = ".dlgene-overview-fig svg .dot"
 FRONT_PATH = """() => {
     const path = document.querySelector('.dlgene-overview-fig svg path.line');
@@ -79,6 +92,7 @@ def test_spawn_and_grow_show_live_curves_and_rows(app: App) -> None:
         lambda e: e["kind"] == "grid" and len(e["value"]) == POPULATION, 30, "grid rows", n_events
     )
     n_events = len(app.events())
+    page.evaluate(RECORD_FRAMES)
     app.click(".dlgene-btn-grow")
     # Live: while the kernel is still growing, the figure already has curve points.
     longest_live, deadline = 0, time.monotonic() + 90
@@ -97,13 +111,16 @@ def test_spawn_and_grow_show_live_curves_and_rows(app: App) -> None:
         time.sleep(0.15)
     assert done, f"grow did not finish: {app.events()[-5:]}"
     assert longest_live >= 2, "no live curve points were drawn while models were growing"
-    # A curve at every sample from a second after the first batch reached the kernel (the
-    # throttle and the trip to the browser) until the last model finished: earlier, a new
-    # model's figure was blank until its own points arrived.
+    # A curve in every painted frame (and poll) from a second after the first batch reached
+    # the kernel (the throttle and the trip to the browser) until the last model finished:
+    # earlier, a new model's figure was blank until its own points arrived, and a finished
+    # model's line was emptied before its faded copy was drawn (a blank frame now and then).
     first = min(e["t"] for e in app.events("first_batch"))
     end = max(e["t"] for e in app.events("result"))
-    training = [n for t, n in samples if first + 1.0 <= t <= end]
-    assert training and all(n >= 1 for n in training), (len(training), training)
+    frames = [(float(t), int(n)) for t, n in page.evaluate(STOP_FRAMES)]
+    training = [(t, n) for t, n in samples + frames if first + 1.0 <= t <= end]
+    blank = [round(t - first, 3) for t, n in training if n < 1]
+    assert len(training) > len(samples) / 2 and not blank, (len(training), blank)
     app.wait_event(
         lambda e: e["kind"] == "status" and e["value"] == "idle", 30, "idle after grow", n_events
     )
