@@ -101,35 +101,51 @@ def fronts_and_crowding(values: np.ndarray, directions: Sequence[str]) -> tuple[
     return front, crowding
 
 
-def _finite_rows(table: pd.DataFrame, objectives: Objectives) -> pd.DataFrame:
+def _objective_values(table: pd.DataFrame, objectives: Objectives) -> np.ndarray:
     columns = [c for c, _ in objectives]
     missing = [c for c in columns if c not in table.columns]
     if missing:
         raise ValueError(f"objectives {missing}: not columns of the phenotypes table")
-    values = table[columns].astype(float).to_numpy()
-    return table[np.all(np.isfinite(values), axis=1)]
+    return table[columns].astype(float).to_numpy()
 
 
-def _rank_part(part: pd.DataFrame, objectives: Objectives) -> pd.DataFrame:
-    """One status group best first, with ``front`` and ``crowding`` columns."""
-    columns = [c for c, _ in objectives]
-    if len(objectives) == 1:
-        ((column, direction),) = objectives
-        ranked = part.sort_values([column, "model_id"], ascending=[direction == "min", True])
-        return ranked.assign(front=_tie_fronts(ranked[column]), crowding=np.inf)
-    front, crowding = fronts_and_crowding(
-        part[columns].astype(float).to_numpy(), [d for _, d in objectives]
-    )
-    ranked = part.assign(front=front, crowding=crowding)
-    return ranked.sort_values(["front", "crowding", "model_id"], ascending=[True, False, True])
+def _rank_rows(
+    rows: np.ndarray, values: np.ndarray, ids: np.ndarray, directions: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``rows`` (positions) best first, with their fronts and crowding distances."""
+    if len(directions) == 1:
+        signed = values[rows, 0] if directions[0] == "min" else -values[rows, 0]
+        order = rows[np.lexsort((ids[rows], signed))]
+        ordered = values[order, 0]
+        changes = np.cumsum(ordered[1:] != ordered[:-1]) if len(order) else np.zeros(0)
+        front = np.concatenate([[0] if len(order) else [], changes]).astype(int)
+        return order, front, np.full(len(order), np.inf)
+    front, crowding = fronts_and_crowding(values[rows], directions)
+    local = np.lexsort((ids[rows], -crowding, front))
+    return rows[local], front[local], crowding[local]
 
 
-def _tie_fronts(sorted_values: pd.Series) -> np.ndarray:
-    """One objective: each distinct value (best first) is one front."""
-    values = sorted_values.astype(float).to_numpy()
-    if len(values) == 0:
-        return np.zeros(0, dtype=int)
-    return np.concatenate([[0], np.cumsum(values[1:] != values[:-1])]).astype(int)
+def ranked_positions(
+    phenotypes: pd.DataFrame, objectives: Objectives, statuses: Sequence[frozenset[str]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row positions of the models ranked best first, one status group after another
+    (front, then larger crowding, then model id; one objective: value, then model id), with
+    each one's front and crowding distance. Rows missing an objective value are left out.
+
+    Plain numpy on the objective columns, then one row take by the caller: the panels rank
+    the run after every finished model, and sorting whole frames of text columns cost tens
+    of milliseconds each time."""
+    values = _objective_values(phenotypes, objectives)
+    directions = [d for _, d in objectives]
+    status = phenotypes["status"].to_numpy(dtype=object)
+    ids = phenotypes["model_id"].to_numpy(dtype=object).astype(str)
+    finite = np.all(np.isfinite(values), axis=1)
+    parts = [
+        _rank_rows(np.flatnonzero(np.isin(status, list(group)) & finite), values, ids, directions)
+        for group in statuses
+    ]
+    order, front, crowding = (np.concatenate([p[i] for p in parts]) for i in range(3))
+    return order.astype(int), front.astype(int), crowding.astype(float)
 
 
 def rank_by_objectives(
@@ -138,19 +154,19 @@ def rank_by_objectives(
     """Usable models best first (front, then larger crowding, then model id), pruned models
     after them ranked the same way among themselves; rows with a missing objective value are
     left out. ``with_scores`` keeps the ``front`` and ``crowding`` columns."""
-    parts = []
-    for statuses in (USABLE_STATUSES, RANKED_AFTER_USABLE):
-        part = phenotypes[phenotypes["status"].isin(statuses)]
-        parts.append(_rank_part(_finite_rows(part, objectives), objectives))
-    ranked = pd.concat([p for p in parts if len(p)]) if any(len(p) for p in parts) else parts[0]
-    return ranked if with_scores else ranked.drop(columns=["front", "crowding"])
+    order, front, crowding = ranked_positions(
+        phenotypes, objectives, (USABLE_STATUSES, RANKED_AFTER_USABLE)
+    )
+    ranked = phenotypes.iloc[order]
+    return ranked.assign(front=front, crowding=crowding) if with_scores else ranked
 
 
 def pareto_front(phenotypes: pd.DataFrame, objectives: Objectives) -> pd.DataFrame:
     """The usable models no other usable model dominates, best first by the first objective
     (then model id); one objective gives the models that share the best value."""
-    usable = phenotypes[phenotypes["status"].isin(USABLE_STATUSES)]
-    ranked = _rank_part(_finite_rows(usable, objectives), objectives)
-    front = ranked[ranked["front"] == 0].drop(columns=["front", "crowding"])
-    column, direction = objectives[0]
-    return front.sort_values([column, "model_id"], ascending=[direction == "min", True])
+    order, front, _ = ranked_positions(phenotypes, objectives, (USABLE_STATUSES,))
+    members = order[front == 0]
+    values = _objective_values(phenotypes, objectives[:1])[members, 0]
+    ids = phenotypes["model_id"].to_numpy(dtype=object).astype(str)[members]
+    signed = values if objectives[0][1] == "min" else -values
+    return phenotypes.iloc[members[np.lexsort((ids, signed))]]

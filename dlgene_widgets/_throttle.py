@@ -10,6 +10,11 @@ Panels whose triggers are rare (a few per model: status, table, picker) pass
 calling ``select_parents`` or ``breed``) is shown at once and leaves no timer thread behind;
 while the clade trains (a cell running ``grow_models`` in the kernel's own thread) they are
 rate-limited like any other, or every finished model would redraw every panel.
+
+A ``cpu_share`` bounds what the rate-limited flushes take of one core: after a flush that
+took ``c`` seconds of CPU, the next waits at least ``c / cpu_share`` (at most
+``MAX_SHARE_WAIT`` s). A panel whose redraw grows with the run (a grid of 1,000 rows) then
+redraws less often instead of taking more of training.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any
 log = logging.getLogger("dlgene_widgets")
 
 TRAINING = ("growing", "evolving", "seeding", "refitting")  # clade statuses that train
+MAX_SHARE_WAIT = 10.0  # seconds: a cpu_share never delays a redraw longer than this
 
 
 def when_idle(clade: Any) -> Callable[[], bool]:
@@ -46,6 +52,8 @@ class Throttle:
         self.interval = 1.0 / float(max_rate_hz)
         self.name = name
         self.sync_on_main_thread = sync_on_main_thread
+        self._cpu_share: float | None = None
+        self.last_cost = 0.0  # CPU seconds of the last flush
         self._lock = threading.Lock()
         self._run_lock = threading.Lock()
         self._timer: threading.Timer | None = None
@@ -54,6 +62,25 @@ class Throttle:
         self.flushes = 0
         self.busy_seconds = 0.0  # CPU time spent flushing: the panel's kernel-side cost
         self.last_error: BaseException | None = None
+
+    @property
+    def cpu_share(self) -> float | None:
+        """The most of one core rate-limited flushes may take (None: only the rate)."""
+        return self._cpu_share
+
+    @cpu_share.setter
+    def cpu_share(self, share: float | None) -> None:
+        if share is not None and not 0 < share <= 1:
+            raise ValueError(f"cpu_share={share!r}; allowed: None or a share in (0, 1]")
+        self._cpu_share = None if share is None else float(share)
+
+    def gap(self) -> float:
+        """Seconds from one rate-limited flush to the next: the rate's interval, or longer
+        when the last flush's CPU time would exceed ``cpu_share``."""
+        if self._cpu_share is None:
+            return self.interval
+        wanted = self.last_cost / self._cpu_share
+        return max(self.interval, min(wanted, MAX_SHARE_WAIT))
 
     def request(self) -> None:
         """Ask for a flush; returns at once (a no-op while one is already scheduled)."""
@@ -67,7 +94,7 @@ class Throttle:
         with self._lock:
             if self._timer is not None or self._closed:
                 return
-            delay = max(0.0, self._last + self.interval - time.monotonic())
+            delay = max(0.0, self._last + self.gap() - time.monotonic())
             timer = threading.Timer(delay, self._run_scheduled)
             timer.daemon = True
             timer.name = f"dlgene-{self.name}"
@@ -84,6 +111,11 @@ class Throttle:
             if timer is not threading.current_thread():
                 timer.join()
         self._run()
+
+    def flush_pending(self) -> None:
+        """Flush now if a flush is waiting (a job just ended: show its final state)."""
+        if self._timer is not None:
+            self.flush_now()
 
     def _sync_now(self) -> bool:
         rule = self.sync_on_main_thread
@@ -113,4 +145,5 @@ class Throttle:
                 log.exception("dlgene_widgets: %s failed", self.name)
             finally:
                 self.flushes += 1
-                self.busy_seconds += time.thread_time() - started
+                self.last_cost = time.thread_time() - started
+                self.busy_seconds += self.last_cost

@@ -20,7 +20,7 @@ from dlgene_core import Clade
 
 from ._hints import error
 from ._panel import Panel
-from ._throttle import Throttle, when_idle
+from ._throttle import TRAINING, Throttle, when_idle
 from .analysis import Analysis
 from .config_editor import ConfigEditor
 from .generation_views import GenerationViews
@@ -45,6 +45,9 @@ JOB_STATES = {
 }
 
 
+LIVE_THROTTLES = ("growth-plot", "status-line")  # not split: the live curves get half
+
+
 class JobError(RuntimeError):
     """A dashboard job (spawn, grow, ...) failed; the original error is the cause."""
 
@@ -63,10 +66,13 @@ class CladeDashboard(Panel):
         max_points: int = 2000,
         max_rate_hz: float = 10.0,
         panel_rate_hz: float = 0.5,
+        cpu_budget: float = 0.025,
     ):
         super().__init__()
         if not isinstance(clade, Clade):
             raise TypeError(f"clade: got {type(clade).__name__}; allowed: a dlgene_core Clade")
+        if not 0 < cpu_budget <= 1:
+            raise ValueError(f"cpu_budget={cpu_budget!r}; allowed: a share of one core in (0, 1]")
         self.clade = clade
         self.executor = executor
         self._thread: threading.Thread | None = None
@@ -147,7 +153,19 @@ class CladeDashboard(Panel):
         for panel in (*panels, self.config_editor):
             self.on_close(panel.close)
         self.on_close(link_selection(self.selection, self.views, self.growth, self.parents))
+        self.share_cpu_budget(cpu_budget)
         self._show_status()
+
+    def share_cpu_budget(self, budget: float) -> None:
+        """Split ``budget`` (a share of one core) over the panels' updates while training:
+        half to the live curves, the rest evenly to the panels that redraw per finished
+        model. A redraw that costs more then comes less often (see ``Throttle.cpu_share``),
+        so however fast models finish or big the run grows, the dashboard takes about
+        ``budget`` of the kernel's CPU from training."""
+        others = [t for name, t in self.throttles().items() if name not in LIVE_THROTTLES]
+        self.growth._throttle.cpu_share = budget / 2
+        for throttle in others:
+            throttle.cpu_share = budget / 2 / len(others)
 
     # ------------------------------------------------------------------ jobs
     def evolve_target(self) -> int:
@@ -213,8 +231,11 @@ class CladeDashboard(Panel):
         self.config_editor.reset_button.disabled = disabled
 
     # ------------------------------------------------------------------ status line
-    def _on_clade_change(self, _change) -> None:
+    def _on_clade_change(self, change) -> None:
         self._status_throttle.request()
+        if change["name"] == "status" and change["new"] not in TRAINING:
+            for throttle in self.throttles().values():  # training paused or ended: show it
+                throttle.flush_pending()
 
     def status_state(self) -> str:
         """What the status line leads with: the running job (the clade says "idle" until the

@@ -18,7 +18,7 @@ from __future__ import annotations
 import html
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,6 +149,57 @@ class Curve:
         return [*self.x, self.latest[0]], [*values, self.latest[1 if metric == "loss" else 2]]
 
 
+@dataclass(frozen=True)
+class FinishedCurve:
+    """What the compare view draws of a finished model: its batch curve and its validation
+    at each epoch's end. Taken from the live curve when this panel saw the model train,
+    read from the folder's growth tables otherwise (a resumed run)."""
+
+    batches: int
+    x: np.ndarray
+    loss: np.ndarray
+    accuracy: np.ndarray
+    epoch_x: np.ndarray
+    val_loss: np.ndarray
+    val_accuracy: np.ndarray
+
+    @classmethod
+    def from_curve(cls, curve: Curve, max_points: int) -> FinishedCurve:
+        x, loss = decimate(*curve.series("loss"), max_points)
+        _, accuracy = decimate(*curve.series("accuracy"), max_points)
+        return cls(
+            curve.batches,
+            x,
+            loss,
+            accuracy,
+            np.asarray(curve.epoch_x, dtype=float),
+            np.asarray(curve.val_loss, dtype=float),
+            np.asarray(curve.val_accuracy, dtype=float),
+        )
+
+    @classmethod
+    def from_tables(cls, batches: Any, epochs: Any, max_points: int) -> FinishedCurve:
+        steps = np.arange(1, len(batches) + 1)
+        x, loss = decimate(steps, batches["loss"], max_points)
+        _, accuracy = decimate(steps, batches["accuracy"], max_points)
+        per_epoch = len(batches) / max(len(epochs), 1)
+        return cls(
+            len(batches),
+            x,
+            loss,
+            accuracy,
+            (np.arange(1, len(epochs) + 1) * per_epoch).round(),
+            epochs["val_loss"].to_numpy(dtype=float) if len(epochs) else EMPTY,
+            epochs["val_accuracy"].to_numpy(dtype=float) if len(epochs) else EMPTY,
+        )
+
+    def series(self, metric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Batch x and y, epoch-end x and validation y of ``metric`` (loss or accuracy)."""
+        if metric == "loss":
+            return self.x, self.loss, self.epoch_x, self.val_loss
+        return self.x, self.accuracy, self.epoch_x, self.val_accuracy
+
+
 Trio = tuple[bq.Lines, bq.Scatter, bq.Scatter]
 
 
@@ -198,11 +249,17 @@ class _MetricFigure:
         self.show_marks()
 
     # -- running models ------------------------------------------------------------
-    def slot_for(self, model_id: str, colour: str) -> Trio:
+    def slot_for(self, model_id: str, colour: str, reusable: Collection[str] = ()) -> Trio:
+        """The running model's marks: its own, a free trio, one of a model in ``reusable``
+        (finished, its faded copy already sent: the new curve replaces the old in one
+        update, never a blank), or a new trio appended (more running at once than ever)."""
         if model_id in self.slot_owner:
             return self.slots[self.slot_owner.index(model_id)]
+        taken = [i for i, owner in enumerate(self.slot_owner) if owner in reusable]
         if "" in self.slot_owner:
             index = self.slot_owner.index("")
+        elif taken:
+            index = taken[0]
         else:
             scales = {"x": self.x_scale, "y": self.y_scale}
             trio = (
@@ -352,7 +409,8 @@ class GrowthPlot(Panel):
         ).add_class("dlgene-compare-fig")
         self.compare_legend = widgets.HTML(COMPARE_KEY).add_class("dlgene-compare-legend")
         self._compare_slots: list[tuple[bq.Lines, bq.Scatter]] = []
-        self._growth_cache: dict[str, tuple[Any, Any]] = {}
+        self._finished: dict[str, FinishedCurve] = {}  # compare view's curves, oldest first
+        self._compare_drawn: tuple[Any, ...] | None = None
         self.compare_picker.observe(
             lambda c: setattr(self, "compare_ids", list(c["new"])), names="value"
         )
@@ -441,7 +499,7 @@ class GrowthPlot(Panel):
         return dirty
 
     def _start_curve(self, model_id: str) -> Curve:
-        self._growth_cache.pop(model_id, None)  # grown again: its stored curve will change
+        self._finished.pop(model_id, None)  # grown again: its finished curve will change
         if model_id in self.faded:
             del self.faded[model_id]
             for fig in self._figures():
@@ -478,6 +536,7 @@ class GrowthPlot(Panel):
         self._retiring = []
 
     def _draw_faded(self, curve: Curve) -> None:
+        self._keep_finished(curve.model_id, FinishedCurve.from_curve(curve, self.max_points))
         if curve.generation != self._faded_generation:
             self._clear_faded()
             self._faded_generation = curve.generation
@@ -501,7 +560,9 @@ class GrowthPlot(Panel):
         self.faded.clear()
 
     def _draw(self, fig: _MetricFigure, curve: Curve, epoch_values, val_values) -> None:
-        line, epochs, validation = fig.slot_for(curve.model_id, curve.colour)
+        if not curve.batches:  # started, nothing to draw yet: keep the marks for others
+            return
+        line, epochs, validation = fig.slot_for(curve.model_id, curve.colour, self._retiring)
         x, y = decimate(*curve.series(fig.metric), self.max_points)
         with line.hold_sync():
             line.x, line.y = x, y
@@ -628,43 +689,46 @@ class GrowthPlot(Panel):
             )
         return self._compare_slots[index]
 
-    def _stored_growth(self, model_id: str) -> tuple[Any, Any]:
-        """A finished model's batch and epoch tables, read from the folder once: the best
-        set changes with every finished model, and re-reading all five each time cost more
-        than the live plot."""
-        if model_id not in self._growth_cache:
-            if len(self._growth_cache) >= 4 * COMPARE_BEST:
-                del self._growth_cache[next(iter(self._growth_cache))]
-            self._growth_cache[model_id] = (
-                self.clade.growth(model_id, "batches"),
-                self.clade.growth(model_id, "epochs"),
-            )
-        return self._growth_cache[model_id]
+    def _keep_finished(self, model_id: str, curve: FinishedCurve) -> None:
+        self._finished.pop(model_id, None)
+        if len(self._finished) >= 4 * COMPARE_BEST:
+            del self._finished[next(iter(self._finished))]
+        self._finished[model_id] = curve
+
+    def finished_curve(self, model_id: str) -> FinishedCurve:
+        """A finished model's curve: kept from training when this panel saw it (reading
+        the folder's tables for each newly best model cost more than the live plot), else
+        read from the folder once."""
+        if model_id not in self._finished:
+            batches = self.clade.growth(model_id, "batches")
+            epochs = self.clade.growth(model_id, "epochs")
+            curve = FinishedCurve.from_tables(batches, epochs, self.max_points)
+            self._keep_finished(model_id, curve)
+        return self._finished[model_id]
 
     def draw_compare(self) -> None:
         """Draw the chosen finished models' stored curves (decimated) on the compare figure,
         in pooled marks updated in place (one colour per model, as in every figure)."""
         metric = self.compare_metric
         pruned = self._pruned_ids()
+        curves = [self.finished_curve(m) for m in self.compare_ids]
+        drawn = (metric, tuple(self.compare_ids), frozenset(pruned), curves)
+        if self._compare_drawn is not None and _same_state(drawn, self._compare_drawn):
+            return  # the picker, the best set and the metric each ask: draw a state once
+        self._compare_drawn = drawn
         series: list[np.ndarray] = []
         entries: list[str] = []
         x_max = 1.0
-        for i, model_id in enumerate(self.compare_ids):
+        for i, (model_id, finished) in enumerate(zip(self.compare_ids, curves, strict=True)):
             line, points = self._compare_slot(i)
             colour = model_colour(model_id)
-            batches, epochs = self._stored_growth(model_id)
-            x, y = decimate(np.arange(1, len(batches) + 1), batches[metric], self.max_points)
-            x_max = max(x_max, float(len(batches)))
+            x, y, ex, ey = finished.series(metric)
+            x_max = max(x_max, float(finished.batches))
             series.append(y)
             with line.hold_sync():
                 line.x, line.y = x, y
                 line.colors = [colour]
                 line.line_style = "dashed" if model_id in pruned else "solid"
-            ex, ey = EMPTY, EMPTY
-            if len(epochs):
-                per_epoch = len(batches) / max(len(epochs), 1)
-                ex = (np.arange(1, len(epochs) + 1) * per_epoch).round()
-                ey = epochs[f"val_{metric}"].to_numpy(dtype=float)
             with points.hold_sync():
                 points.x, points.y = ex, ey
                 points.colors = [colour]
@@ -690,6 +754,14 @@ class GrowthPlot(Panel):
                 self.compare_y.min, self.compare_y.max = _round(fitted[0]), _round(fitted[1])
         rows = "<br>".join(entries) or "none chosen"
         self.compare_legend.value = f"<div style='font-size:12px'>{rows}<br>{COMPARE_KEY}</div>"
+
+
+def _same_state(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    """Equal keys and the very same curve objects (a model grown again has a new one)."""
+    same_curves = len(a[-1]) == len(b[-1]) and all(
+        x is y for x, y in zip(a[-1], b[-1], strict=True)
+    )
+    return a[:-1] == b[:-1] and same_curves
 
 
 def _round(value: float) -> float:

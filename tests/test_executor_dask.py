@@ -117,3 +117,33 @@ def test_workers_restart_after_their_share_of_models(client):
 def test_memory_stays_flat_over_100_models(client):
     runner = DaskExecutor(client=client, max_models_per_worker=40)
     assert_memory_stays_flat(runner, lambda: _worker_pids(client), 40)
+
+
+def test_no_restart_when_the_cluster_checks_for_the_last_one(monkeypatch):
+    """A SpecCluster checks, the lost-worker timeout (15 s) after each removal, that a worker
+    of that name is back, and closes its nanny if not: a second restart of ours under way
+    then would lose the worker for good, so the executor waits through that window."""
+    import dask
+
+    from dlgene_core.executors import dask_executor
+
+    clock = [100.0]
+    monkeypatch.setattr(dask_executor.time, "monotonic", lambda: clock[0])
+    restarted = []
+
+    class FakeClient:
+        def restart_workers(self, addresses, raise_for_error=True):
+            restarted.append(list(addresses))
+
+    ex = DaskExecutor(address="tcp://127.0.0.1:1")  # not connected: only the bookkeeping
+    with dask.config.set({"distributed.deploy.lost-worker-timeout": "15s"}):
+        ex.restart(FakeClient(), "tcp://10.0.0.1:4000", "w0")
+        assert restarted == [["tcp://10.0.0.1:4000"]]
+        seen = {}
+        for t in (101.0, 104.9, 105.0, 110.0, 116.9, 117.1, 130.0):
+            clock[0] = t
+            seen[t] = ex.restart_would_be_lost("w0")
+        assert not ex.restart_would_be_lost("w1")  # another worker: never restarted
+    assert seen == {101.0: False, 104.9: False, 105.0: True, 110.0: True, 116.9: True,
+                    117.1: False, 130.0: False}  # fmt: skip
+    assert ex._restarted_at["w0"] == []  # old restarts are forgotten

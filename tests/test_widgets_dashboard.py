@@ -157,3 +157,24 @@ def test_show_in_sidecar_explains_the_alternative(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "sidecar", None)  # as if the package were not installed
     with pytest.raises(ImportError, match="Create New View for Output"):
         dash.show_in_sidecar()
+
+
+def test_the_cpu_budget_is_split_over_the_panels_and_a_grow_in_a_cell_ends_shown(tmp_path):
+    """Half of ``cpu_budget`` to the live curves, the rest evenly to the per-model panels;
+    a grow run in a cell (not a dashboard job) still ends with every panel up to date."""
+    clade = tiny_clade(tmp_path / "run")
+    dash = CladeDashboard(clade, cpu_budget=0.02)
+    shares = {name: t.cpu_share for name, t in dash.throttles().items()}
+    assert shares["growth-plot"] == pytest.approx(0.01)
+    assert shares["status-line"] is None
+    per_model = [s for name, s in shares.items() if name not in ("growth-plot", "status-line")]
+    assert len(per_model) >= 5 and sum(per_model) == pytest.approx(0.01)
+    assert len(set(per_model)) == 1
+    clade.spawn()
+    clade.grow_models()  # on this thread, as a cell would: panels are rate-limited meanwhile
+    assert dash.table.visible_ids() and len(dash.table.visible_ids()) == 3
+    assert all(t._timer is None for t in dash.throttles().values() if t.name != "growth-plot")
+    for bad in (0, 1.5):
+        with pytest.raises(ValueError, match=r"cpu_budget=.*allowed"):
+            CladeDashboard(clade, cpu_budget=bad)
+    dash.close()

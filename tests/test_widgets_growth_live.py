@@ -115,7 +115,9 @@ def test_robust_range_keeps_similar_curves_whole():
 
 
 def test_a_new_generation_replaces_the_faded_curves_and_marks_are_reused(plot):
-    feed(plot, "g0-000", 30, finish=True)
+    feed(plot, "g0-000", 30)
+    plot.flush()  # drawn running: its marks exist from here on
+    plot._on_event({"event": "result", "model_id": "g0-000", "status": "ok"})
     feed(plot, "g0-001", 30, finish=True)
     plot.flush()
     marks_before = list(plot.loss_figure.figure.marks)
@@ -138,8 +140,8 @@ def test_marks_stay_bounded_over_many_models(plot):
     fig = plot.loss_figure
     assert len(plot.faded_models) == MAX_FADED
     assert plot.faded_models[-1] == f"g0-{MAX_FADED + 14:03d}"  # the most recent kept
-    assert len(fig.faded_lines) == MAX_FADED and len(fig.slots) == 1
-    assert len(fig.figure.marks) == MAX_FADED + 3
+    assert len(fig.faded_lines) == MAX_FADED and len(fig.slots) <= 1
+    assert len(fig.figure.marks) == MAX_FADED + 3 * len(fig.slots)
 
 
 def test_a_retried_model_starts_its_curve_again(plot):
@@ -160,3 +162,40 @@ def test_empty_plot_says_what_to_do(plot):
     plot.flush()
     assert "nothing trained yet" in plot.loss_figure.figure.title
     assert plot.compare_figure.title == "finished models: none yet"
+
+
+def test_the_compare_view_keeps_the_curves_it_saw_train(plot, monkeypatch):
+    """A model watched live needs no read of the folder when it joins the compare view."""
+    feed(plot, "g0-000", 120, finish=True)
+    plot.flush()
+
+    def no_reads(*_args):
+        raise AssertionError("read the folder for a curve it had")
+
+    monkeypatch.setattr(plot.clade, "growth", no_reads)
+    curve = plot.finished_curve("g0-000")
+    x, loss, epoch_x, val_loss = curve.series("loss")
+    assert curve.batches == 120 and x[-1] == 120 and len(x) == len(loss) == 120
+    assert list(epoch_x) == [120.0] and list(val_loss) == [1.1]
+    plot.compare_picker.options = ["g0-000"]  # as if the phenotypes listed it
+    plot.compare_ids = ["g0-000"]
+    line = plot._compare_slots[0][0]
+    assert len(line.x) == 120 and list(line.colors) == [model_colour("g0-000")]
+    with pytest.raises(AssertionError, match="read the folder"):
+        plot.finished_curve("g0-999")  # never seen here: read from the folder
+
+
+def test_the_next_model_takes_over_a_finished_ones_marks_in_one_update(plot):
+    """One model after another (in process): one set of running marks for the whole run; the
+    next model's curve replaces the finished one's in place (never an empty line between)."""
+    feed(plot, "g0-000", 40)
+    plot.flush()
+    line = plot.loss_figure.marks_of("g0-000")[0]
+    plot._on_event({"event": "result", "model_id": "g0-000", "status": "ok"})
+    feed(plot, "g0-001", 5)
+    plot.flush()
+    assert plot.loss_figure.marks_of("g0-001")[0] is line and len(line.x) == 5
+    assert len(plot.loss_figure.slots) == 1
+    assert len(plot.loss_figure.faded_line("g0-000").x) == 40
+    plot.flush()  # the retired model's marks are someone else's now: left alone
+    assert len(line.x) == 5 and plot.loss_figure.slot_owner == ["g0-001"]

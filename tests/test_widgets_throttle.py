@@ -48,3 +48,58 @@ def test_errors_are_kept_and_bad_rates_refused():
     assert isinstance(throttle.last_error, RuntimeError)
     with pytest.raises(ValueError, match="max_rate_hz"):
         Throttle(boom, 0)
+
+
+def _spin(seconds: float) -> None:
+    """Burn CPU (thread time, which is what a cpu_share counts)."""
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+
+def test_a_cpu_share_spaces_costly_flushes_and_pending_ones_can_be_flushed_now():
+    calls = []
+
+    def flush():
+        calls.append(time.monotonic())
+        _spin(0.01)
+
+    throttle = Throttle(flush, max_rate_hz=100, name="share")
+    throttle.cpu_share = 0.05  # 10 ms of CPU a flush: at most one every 0.2 s
+    assert throttle.gap() == 0.01  # nothing measured yet: the rate's interval
+
+    def train():
+        end = time.monotonic() + 0.7
+        while time.monotonic() < end:
+            throttle.request()
+            time.sleep(0.001)
+
+    worker = threading.Thread(target=train)
+    worker.start()
+    worker.join()
+    assert throttle.gap() == pytest.approx(throttle.last_cost / 0.05)
+    assert 0.19 <= throttle.gap() <= 10.0
+    assert 2 <= len(calls) <= 5, calls  # 100 Hz would have been ~60
+    gaps = [b - a for a, b in itertools.pairwise(calls)]
+    assert all(g >= 0.18 for g in gaps), gaps
+    throttle.request()  # waits ~0.2 s for its turn ...
+    before = len(calls)
+    throttle.flush_pending()  # ... unless training ended: then it is shown at once
+    assert len(calls) == before + 1
+    throttle.flush_pending()  # nothing pending: no flush
+    assert len(calls) == before + 1
+    assert not [t for t in threading.enumerate() if t.name == "dlgene-share"]
+
+
+def test_a_cpu_share_never_waits_longer_than_its_cap_and_bad_shares_are_refused():
+    from dlgene_widgets._throttle import MAX_SHARE_WAIT
+
+    throttle = Throttle(lambda: _spin(0.02), max_rate_hz=10, name="cap")
+    throttle.cpu_share = 0.0001
+    throttle.flush_now()
+    assert throttle.gap() == MAX_SHARE_WAIT
+    throttle.cpu_share = None
+    assert throttle.gap() == 0.1
+    for bad in (0, -0.1, 1.5):
+        with pytest.raises(ValueError, match=r"cpu_share=.*allowed"):
+            throttle.cpu_share = bad

@@ -44,6 +44,16 @@ _DONE = "_done"  # a task's last event: everything it logged before has been sen
 
 
 _PINNED: list[int] = []
+RESTART_MARGIN = 10.0  # seconds a restart may take, on top of the lost-worker timeout
+
+
+def _lost_worker_timeout() -> float:
+    """How long a SpecCluster (LocalCluster) waits after a worker's removal before it
+    closes that worker's nanny for good, unless a worker of the same name is back."""
+    import dask
+    from dask.utils import parse_timedelta
+
+    return float(parse_timedelta(dask.config.get("distributed.deploy.lost-worker-timeout")))
 
 
 def _pin_worker(index: int) -> None:
@@ -166,6 +176,7 @@ class DaskExecutor(Executor):
         self.restarts = 0  # workers restarted to keep memory flat (all runs)
         self._models_on: dict[str, int] = {}  # worker address -> models (across runs)
         self._no_nanny: set[str] = set()
+        self._restarted_at: dict[str, list[float]] = {}  # worker name -> our restarts
         self.address = address or None
         self.retries = retries
         self.prefetch = prefetch
@@ -254,11 +265,32 @@ class DaskExecutor(Executor):
             if not worker.get("nanny"):
                 self._no_nanny.add(address)  # restarting would remove it for good
                 return
-            client.restart_workers([address], raise_for_error=False)
+            name = str(worker.get("name", address))
+            if self.restart_would_be_lost(name):
+                return  # try again after its next model
+            self.restart(client, address, name)
         except Exception:  # scheduler busy or worker gone: its memory is not ours to lose
             return
         models_on.pop(address, None)
         self.restarts += 1
+
+    def restart_would_be_lost(self, name: str) -> bool:
+        """Whether a restart of worker ``name`` now could lose it for good: a SpecCluster
+        checks, the lost-worker timeout after each removal, that a worker of that name is
+        back, and closes its nanny if not; a second restart under way just then (one of
+        ours, ``RESTART_MARGIN`` s at most) looks like a worker that never came back."""
+        now, timeout = time.monotonic(), _lost_worker_timeout()
+        times = [t for t in self._restarted_at.get(name, []) if now <= t + timeout + 2.0]
+        self._restarted_at[name] = times
+        return any(t + timeout - RESTART_MARGIN <= now for t in times)
+
+    def restart(self, client, address: str, name: str | None = None) -> None:
+        """Restart the worker at ``address`` through its nanny, noting when (by name)."""
+        if name is None:
+            worker = client.scheduler_info(n_workers=-1)["workers"].get(address, {})
+            name = str(worker.get("name", address))
+        self._restarted_at.setdefault(name, []).append(time.monotonic())
+        client.restart_workers([address], raise_for_error=False)
 
 
 @dataclass
@@ -422,7 +454,7 @@ class _DaskRun:
         reason = f"timed out (abandoned after {elapsed:.0f} s)"
         if address:
             try:  # the task's thread cannot be interrupted: restart its worker process
-                self.client.restart_workers([address], raise_for_error=False)
+                ex.restart(self.client, address)
                 reason = f"timed out (worker restarted after {elapsed:.0f} s)"
             except Exception:
                 pass

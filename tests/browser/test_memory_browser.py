@@ -7,8 +7,12 @@ after forced garbage collection (CDP ``HeapProfiler.collectGarbage``, then
 ``Performance.getMetrics``), 40 more are grown and it is measured again.
 
 The bound: JS heap, DOM nodes and event listeners each grow less than 20% from the 10th model
-to the 50th. While models train the live plot is sampled every 0.5 s and must show a curve at
-every sample (from a second after the first batch reached the kernel to the end).
+to the 50th, not counting what draws the run itself (the overview and parallel-coordinates
+figures, one dot or line per finished model with its listeners, and the options of the
+lists of models and generations): that must grow with the run, and the test checks one dot
+per model. While
+models train the live plot is sampled every 0.5 s and must show a curve at every sample
+(from a second after the first batch reached the kernel to the end).
 """
 
 from __future__ import annotations
@@ -69,6 +73,20 @@ BREAKDOWN = """() => {
         svg_paths: document.querySelectorAll('.dlgene-dashboard svg path').length,
     };
 }"""
+# What draws the run itself: the two figures with one mark per model of the run (overview
+# dots, parallel-coordinates lines; their listeners too) and the options of the lists of
+# models and generations. The bound is on everything else.
+RUN_FIGURES = (".dlgene-overview-fig", ".dlgene-parallel-fig")
+RUN_ELEMENTS = """() => {
+    const within = el => el.getElementsByTagName('*').length + 1;
+    const figures = [...document.querySelectorAll('.dlgene-overview-fig, .dlgene-parallel-fig')];
+    const options = document.getElementsByTagName('option').length;
+    return {
+        dots: document.querySelectorAll('.dlgene-overview-fig svg .dot').length,
+        lines: document.querySelectorAll('.dlgene-parallel-fig svg path.line').length,
+        run_nodes: figures.reduce((n, el) => n + within(el), 0) + options,
+    };
+}"""
 RED_TEXT = """() => [...document.querySelectorAll('.dlgene-dashboard *')]
     .filter(el => el.children.length === 0 && el.innerText
         && getComputedStyle(el).color === 'rgb(176, 0, 32)')
@@ -103,11 +121,29 @@ def measure(app: App) -> dict[str, float]:
             print("detached:", len(detached), sorted(roots.items(), key=lambda kv: -kv[1])[:12])
         except Exception as exc:
             print("detached: n/a", exc)
+        run = app.page.evaluate(RUN_ELEMENTS)
+        run["run_listeners"] = sum(_listeners_within(cdp, selector) for selector in RUN_FIGURES)
     finally:
         cdp.detach()
     values = {name: float(metrics[name]) for name in METRICS}
     values.update(app.page.evaluate(BREAKDOWN))  # where the nodes are, for the report
+    values.update(run)
+    values["Nodes"] -= run["run_nodes"]
+    values["JSEventListeners"] -= run["run_listeners"]
     return values
+
+
+def _listeners_within(cdp: Any, selector: str) -> int:
+    """Event listeners on the element ``selector`` names and everything inside it."""
+    expression = f"document.querySelector({json.dumps(selector)})"
+    element = cdp.send("Runtime.evaluate", {"expression": expression})["result"]
+    if not element.get("objectId"):
+        return 0
+    found = cdp.send(
+        "DOMDebugger.getEventListeners",
+        {"objectId": element["objectId"], "depth": -1, "pierce": True},
+    )
+    return len(found["listeners"])
 
 
 def evolve(app: App, generations: int, finished_before: int) -> list[tuple[float, int]]:
@@ -154,6 +190,8 @@ def test_memory_stays_flat_over_50_models_and_the_plot_always_shows_a_curve(app:
     assert len(app.events("result")) >= 5 * POPULATION
     page.wait_for_timeout(SETTLE_S * 1000)
     at_50 = measure(app)
+    assert (at_10["dots"], at_50["dots"]) == (POPULATION, 5 * POPULATION)  # one per model
+    assert at_50["lines"] in (0, 5 * POPULATION)  # one per model (once the tab was drawn)
     growth = {name: at_50[name] / at_10[name] - 1 for name in METRICS}
     report = {"model_10": at_10, "model_50": at_50, "growth": growth}
     print("browser memory:", json.dumps(report, indent=1))
