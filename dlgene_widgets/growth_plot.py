@@ -399,6 +399,7 @@ class GrowthPlot(Panel):
         self.faded: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # oldest first
         self._faded_generation: int | None = None
         self._retiring: list[str] = []  # faded this flush; running marks emptied next flush
+        self._stale_faded: set[str] = set()  # the last generation's, emptied next flush
         self._events: deque[dict[str, Any]] = deque()
         self._lock = threading.RLock()
         self.loss_figure = _MetricFigure("loss", None)
@@ -495,8 +496,8 @@ class GrowthPlot(Panel):
             self.faded_models = list(self.faded)
             self._label()
             self.flushes += 1
-        if self._retiring:
-            self._throttle.request()  # one more flush to empty their running marks
+        if self._retiring or self._stale_faded:
+            self._throttle.request()  # one more flush to empty what was replaced
 
     def _drain(self) -> set[str]:
         dirty: set[str] = set()
@@ -526,10 +527,18 @@ class GrowthPlot(Panel):
 
     def _follow_generation(self) -> None:
         """A new generation's faded curves replace the last one's once one of its models
-        has a batch to draw (not at its start, so the figures are never blank between)."""
+        has a batch to draw (not at its start, so the figures are never blank between). The
+        old faded lines are emptied one flush after the new model's curve went out: the
+        browser applies each mark's update on its own, and emptying them in the same flush
+        left a blank frame now and then."""
+        for model_id in self._stale_faded & set(self.faded):
+            del self.faded[model_id]
+            for fig in self._figures():
+                fig.unfade(model_id)
+        self._stale_faded = set()
         drawn = [c.generation for c in self.curves.values() if c.batches]
         if drawn and drawn[0] != self._faded_generation:
-            self._clear_faded()
+            self._stale_faded = set(self.faded)
             self._faded_generation = drawn[0]
 
     def _fade(self, curve: Curve) -> None:

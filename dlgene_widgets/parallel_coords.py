@@ -260,7 +260,10 @@ class ParallelCoordinates(Panel):
     def _apply_brush(self) -> None:
         selected = self.brush.selected
         name = self.brush_axis or self.metric
-        if selected is None or len(selected) != 2 or not self.dimensions:
+        # a zero-width interval is a click, not a brush (the browser also sends one back
+        # after a reset, and it would have kept no model)
+        empty = selected is None or len(selected) != 2 or float(selected[0]) == float(selected[1])
+        if empty or not self.dimensions:
             self.kept_ids = None
             opacities = [1.0] * len(self.ids)
             if self.selection.filtered_ids:

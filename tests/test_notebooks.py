@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 NOTEBOOKS = sorted(p.name for p in EXAMPLES.glob("[0-9][0-9]_*.ipynb"))
 CELL_TIMEOUT = 180
+IOPUB_TIMEOUT = 60  # seconds for a cell's last outputs after its reply
 
 pytestmark = pytest.mark.slow
 
@@ -82,6 +83,11 @@ def run_notebook(
         nb,
         kernel_name="python3",
         timeout=CELL_TIMEOUT,
+        # a dashboard opens ~1,400 widget comms: on 2 loaded cores their messages can
+        # still be on their way 4 s (nbclient's default) after the cell's reply, and a
+        # cell's outputs were then dropped (Jupyter front ends wait for them)
+        iopub_timeout=IOPUB_TIMEOUT,
+        raise_on_iopub_timeout=True,
         resources={"metadata": {"path": str(work)}},
     )
     client.execute()

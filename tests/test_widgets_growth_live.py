@@ -127,7 +127,9 @@ def test_a_new_generation_replaces_the_faded_curves_and_marks_are_reused(plot):
     assert plot.faded_models == ["g0-000", "g0-001"]
     assert plot.loss_figure.x_scale.max == 30.0
     feed(plot, "g1-000", 10, start=False)
-    plot.flush()
+    plot.flush()  # its curve goes out while the last generation's stay (never a blank frame)
+    assert plot.faded_models == ["g0-000", "g0-001"] and plot.live_models == ["g1-000"]
+    plot.flush()  # then they go
     assert plot.faded_models == [] and plot.live_models == ["g1-000"]
     assert all(len(m.x) == 0 for m in plot.loss_figure.faded_lines)  # emptied, kept for reuse
     assert list(plot.loss_figure.figure.marks) == marks_before  # the same widgets, in place

@@ -142,6 +142,8 @@ def test_parallel_coordinates_lines_colours_and_brush_filters_the_grid(one_objec
     assert selection.filtered_ids == KEEP_NONE and grid.row_ids == []
     parallel.clear_brush()
     assert selection.filtered_ids == [] and len(grid.row_ids) == 16
+    parallel.brush.selected = np.array([0.4, 0.4])  # a click (or the browser after a reset)
+    assert selection.filtered_ids == [] and len(grid.row_ids) == 16  # is no brush
 
 
 def test_gene_importance_needs_five_models_then_draws_bars(tmp_path, one_objective):
