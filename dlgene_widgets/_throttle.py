@@ -57,6 +57,8 @@ class Throttle:
         self._lock = threading.Lock()
         self._run_lock = threading.Lock()
         self._timer: threading.Timer | None = None
+        self._flushing: int | None = None  # the thread running a flush now
+        self._now_timers: frozenset[threading.Thread] = frozenset()  # flush_pending's: no gap
         self._last = -float("inf")
         self._closed = False
         self.flushes = 0
@@ -86,26 +88,23 @@ class Throttle:
         """Ask for a flush; returns at once (a no-op while one is already scheduled)."""
         if self._closed:
             return
-        if threading.current_thread() is threading.main_thread() and self._sync_now():
-            self.flush_now()
+        on_main = threading.current_thread() is threading.main_thread()
+        if on_main and self._sync_now() and self._flushing != threading.get_ident():
+            self.flush_now()  # (a flush that asks for another is scheduled, not nested)
             return
         if self._timer is not None:
             return
         with self._lock:
             if self._timer is not None or self._closed:
                 return
-            delay = max(0.0, self._last + self.gap() - time.monotonic())
-            timer = threading.Timer(delay, self._run_scheduled)
-            timer.daemon = True
-            timer.name = f"dlgene-{self.name}"
-            self._timer = timer
-        timer.start()
+            self._new_timer(max(0.0, self._last + self.gap() - time.monotonic()))
 
     def flush_now(self) -> None:
         """Flush synchronously on the calling thread (tests, end of a job); a pending timer
         is cancelled and its thread joined, so nothing is left running."""
         with self._lock:
             timer, self._timer = self._timer, None
+            self._now_timers = frozenset()
         if timer is not None:
             timer.cancel()
             if timer is not threading.current_thread():
@@ -113,9 +112,33 @@ class Throttle:
         self._run()
 
     def flush_pending(self) -> None:
-        """Flush now if a flush is waiting (a job just ended: show its final state)."""
-        if self._timer is not None:
-            self.flush_now()
+        """Bring a waiting flush forward to now (training paused or ended: show its state).
+        On the kernel's main thread (a grow run in a cell) it runs there, as idle requests
+        do; from any other thread it runs on its own timer thread, so a training thread
+        inside a trait notification never waits for a redraw or for the locks it takes."""
+        if self._timer is None:
+            return
+        if threading.current_thread() is threading.main_thread():
+            if self._flushing != threading.get_ident():
+                self.flush_now()
+            return
+        with self._lock:
+            waiting = self._timer
+            if waiting is None or self._closed:
+                return
+            waiting.cancel()
+            self._now_timers = self._now_timers | {self._new_timer(0.0)}
+
+    def _new_timer(self, delay: float) -> threading.Timer:
+        """Start a daemon timer for ``_run_scheduled`` and record it as the pending one
+        (hold _lock). Started before it is recorded: ``flush_now`` on another thread joins
+        the pending timer, and joining one not yet started raises."""
+        timer = threading.Timer(delay, self._run_scheduled)
+        timer.daemon = True
+        timer.name = f"dlgene-{self.name}"
+        timer.start()
+        self._timer = timer
+        return timer
 
     def _sync_now(self) -> bool:
         rule = self.sync_on_main_thread
@@ -130,20 +153,36 @@ class Throttle:
                 self._timer = None
 
     def _run_scheduled(self) -> None:
-        with self._lock:
-            self._timer = None
-        self._run()
+        me = threading.current_thread()
+        with self._run_lock:  # a flush still running when this timer was armed ends first
+            with self._lock:
+                now, self._now_timers = me in self._now_timers, self._now_timers - {me}
+                if self._timer is me and not now:
+                    # that flush's cost was not known when this timer was armed: wait out
+                    # the rest of its gap (a costly redraw must not run twice in a row)
+                    wait = self._last + self.gap() - time.monotonic()
+                    if wait > 0.001 and not self._closed:
+                        self._new_timer(wait)
+                        return
+                if self._timer is me:  # (a cancelled timer must not forget its successor)
+                    self._timer = None
+            self._run_locked()
 
     def _run(self) -> None:
         with self._run_lock:
-            self._last = time.monotonic()
-            started = time.thread_time()  # CPU, not wall: waiting for the GIL is not our cost
-            try:
-                self._flush()
-            except Exception as exc:  # a timer thread has nobody to raise to: log and keep it
-                self.last_error = exc
-                log.exception("dlgene_widgets: %s failed", self.name)
-            finally:
-                self.flushes += 1
-                self.last_cost = time.thread_time() - started
-                self.busy_seconds += self.last_cost
+            self._run_locked()
+
+    def _run_locked(self) -> None:
+        self._flushing = threading.get_ident()
+        self._last = time.monotonic()
+        started = time.thread_time()  # CPU, not wall: waiting for the GIL is not our cost
+        try:
+            self._flush()
+        except Exception as exc:  # a timer thread has nobody to raise to: log and keep it
+            self.last_error = exc
+            log.exception("dlgene_widgets: %s failed", self.name)
+        finally:
+            self._flushing = None
+            self.flushes += 1
+            self.last_cost = time.thread_time() - started
+            self.busy_seconds += self.last_cost

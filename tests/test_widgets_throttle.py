@@ -58,10 +58,11 @@ def _spin(seconds: float) -> None:
 
 
 def test_a_cpu_share_spaces_costly_flushes_and_pending_ones_can_be_flushed_now():
-    calls = []
+    calls, threads = [], []
 
     def flush():
         calls.append(time.monotonic())
+        threads.append(threading.current_thread().name)
         _spin(0.01)
 
     throttle = Throttle(flush, max_rate_hz=100, name="share")
@@ -82,13 +83,51 @@ def test_a_cpu_share_spaces_costly_flushes_and_pending_ones_can_be_flushed_now()
     assert 2 <= len(calls) <= 5, calls  # 100 Hz would have been ~60
     gaps = [b - a for a, b in itertools.pairwise(calls)]
     assert all(g >= 0.18 for g in gaps), gaps
+    time.sleep(throttle.gap())
     throttle.request()  # waits ~0.2 s for its turn ...
-    before = len(calls)
-    throttle.flush_pending()  # ... unless training ended: then it is shown at once
-    assert len(calls) == before + 1
+    before, asked = len(calls), time.monotonic()
+    ender = threading.Thread(target=throttle.flush_pending, name="training")
+    ender.start()  # ... unless training ended: then it is shown at once, on its own
+    ender.join()  # thread (the training thread never waits for a redraw)
+    _wait_for(lambda: len(calls) == before + 1)
+    assert calls[-1] - asked < 0.1  # not ~0.2 s later
+    assert threads[-1] == "dlgene-share"
+    time.sleep(throttle.gap() + 0.05)
+    assert len(calls) == before + 1  # the cancelled timer did not flush as well
     throttle.flush_pending()  # nothing pending: no flush
+    time.sleep(0.05)
     assert len(calls) == before + 1
+    throttle.flush_now()
+    throttle.request()  # its turn is ~0.2 s away
+    throttle.flush_pending()  # on the kernel's main thread (a grow in a cell): right here
+    assert len(calls) == before + 3 and threads[-2:] == ["MainThread", "MainThread"]
     assert not [t for t in threading.enumerate() if t.name == "dlgene-share"]
+
+
+def test_a_flush_that_asks_for_another_on_the_main_thread_schedules_it():
+    """A main-thread request while idle flushes at once, but one made by the flush itself
+    (the live plot asks for one more to empty replaced lines) must not nest: the flush lock
+    is not re-entrant and the kernel's main thread would hang."""
+    calls = []
+    throttle = Throttle(lambda: None, max_rate_hz=20, name="nested", sync_on_main_thread=True)
+
+    def flush():
+        calls.append(threading.current_thread().name)
+        if len(calls) == 1:
+            throttle.request()
+
+    throttle._flush = flush
+    throttle.request()
+    assert calls == ["MainThread"]
+    _wait_for(lambda: len(calls) == 2)
+    assert calls == ["MainThread", "dlgene-nested"]
+
+
+def _wait_for(condition, timeout: float = 2.0) -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < end, "condition not met in time"
+        time.sleep(0.005)
 
 
 def test_a_cpu_share_never_waits_longer_than_its_cap_and_bad_shares_are_refused():
@@ -103,3 +142,25 @@ def test_a_cpu_share_never_waits_longer_than_its_cap_and_bad_shares_are_refused(
     for bad in (0, -0.1, 1.5):
         with pytest.raises(ValueError, match=r"cpu_share=.*allowed"):
             throttle.cpu_share = bad
+
+
+def test_a_timer_is_started_before_another_thread_can_join_it(monkeypatch):
+    """``flush_now`` joins the pending timer; a request that recorded its timer before
+    starting it let a job's end (another thread) join a thread not yet started, which
+    raises and cut the clade's status notification short (the dashboard hung 'growing')."""
+
+    class SlowToStart(threading.Timer):
+        def start(self) -> None:
+            time.sleep(0.2)  # a busy machine: the thread starts late
+            super().start()
+
+    monkeypatch.setattr("dlgene_widgets._throttle.threading.Timer", SlowToStart)
+    calls = []
+    throttle = Throttle(lambda: calls.append(1), max_rate_hz=1, name="late")
+    throttle.flush_now()  # the next request must wait its turn: a timer
+    asker = threading.Thread(target=throttle.request)
+    asker.start()
+    time.sleep(0.05)  # the request is starting its timer
+    throttle.flush_now()  # raised RuntimeError("cannot join thread before it is started")
+    asker.join()
+    assert len(calls) == 2 and throttle._timer is None

@@ -13,8 +13,10 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
 SETUP = '''\
+import faulthandler
 import json
 import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -25,6 +27,10 @@ from dlgene_widgets import CladeDashboard
 EVENTS = Path({events!r})
 RUN_DIR = Path({run_dir!r})
 _lock = threading.Lock()
+# SIGUSR1 writes every thread's stack next to the events: a test that times out shows
+# where the kernel is (a hang in a panel's update, a lock held across threads)
+_STACKS = open(EVENTS.with_name("kernel-stacks.txt"), "w")
+faulthandler.register(signal.SIGUSR1, file=_STACKS, all_threads=True)
 
 
 def record(kind, **data):

@@ -321,13 +321,37 @@ class App:
             time.sleep(0.2)
         raise AssertionError(
             f"{self.frontend}: no kernel event {what} within {timeout:.0f} s; last events: "
-            f"{self.events()[-8:]}\nserver log:\n{self.server.log_tail()[-2000:]}"
+            f"{self.events()[-8:]}\nkernel threads:\n{self.kernel_stacks()}"
+            f"\nserver log:\n{self.server.log_tail()[-2000:]}"
         )
+
+    def kernel_stacks(self) -> str:
+        """Every kernel thread's stack (the app notebook dumps them on SIGUSR1)."""
+        ready = self.events("ready")
+        if not ready:
+            return "(no kernel pid: the app never got ready)"
+        path = self.events_path.with_name("kernel-stacks.txt")
+        try:
+            os.kill(int(ready[-1]["pid"]), signal.SIGUSR1)
+        except OSError as exc:
+            return f"(kernel {ready[-1]['pid']} not signalled: {exc})"
+        time.sleep(1.0)
+        text = path.read_text() if path.exists() else ""
+        return text[-10000:] or "(no stack dump)"
 
     # -- page helpers ------------------------------------------------------------------
     def click(self, selector: str) -> None:
-        """A DOM click: Playwright's stability check stalls while charts redraw (notes, D)."""
+        """A DOM click: Playwright's stability check stalls while charts redraw (notes, D).
+
+        It waits until the element is enabled: a job's end enables the buttons a moment
+        after its last kernel event, and a click on a still-disabled button is lost.
+        """
         handle = self.page.wait_for_selector(selector, state="attached", timeout=30_000)
+        deadline = time.monotonic() + 30
+        while handle.evaluate("el => el.disabled === true"):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.frontend}: {selector} still disabled after 30 s")
+            time.sleep(0.1)
         handle.evaluate("el => el.click()")
 
     def text(self, selector: str) -> str:

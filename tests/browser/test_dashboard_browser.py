@@ -109,7 +109,10 @@ def test_spawn_and_grow_show_live_curves_and_rows(app: App) -> None:
         if growing and not done:
             longest_live = max(longest_live, points)
         time.sleep(0.15)
-    assert done, f"grow did not finish: {app.events()[-5:]}"
+    assert done, (
+        f"grow did not finish: {app.events()[-5:]}\nkernel threads:\n{app.kernel_stacks()}"
+        f"\n{app.diagnose()}"
+    )
     assert longest_live >= 2, "no live curve points were drawn while models were growing"
     # A curve in every painted frame (and poll) from a second after the first batch reached
     # the kernel (the throttle and the trip to the browser) until the last model finished:
