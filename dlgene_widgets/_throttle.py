@@ -58,7 +58,6 @@ class Throttle:
         self._run_lock = threading.Lock()
         self._timer: threading.Timer | None = None
         self._flushing: int | None = None  # the thread running a flush now
-        self._now_timers: frozenset[threading.Thread] = frozenset()  # flush_pending's: no gap
         self._last = -float("inf")
         self._closed = False
         self.flushes = 0
@@ -89,7 +88,7 @@ class Throttle:
         if self._closed:
             return
         on_main = threading.current_thread() is threading.main_thread()
-        if on_main and self._sync_now() and self._flushing != threading.get_ident():
+        if on_main and self._sync_now() and not self._inside_own_flush():
             self.flush_now()  # (a flush that asks for another is scheduled, not nested)
             return
         if self._timer is not None:
@@ -104,7 +103,6 @@ class Throttle:
         is cancelled and its thread joined, so nothing is left running."""
         with self._lock:
             timer, self._timer = self._timer, None
-            self._now_timers = frozenset()
         if timer is not None:
             timer.cancel()
             if timer is not threading.current_thread():
@@ -119,7 +117,7 @@ class Throttle:
         if self._timer is None:
             return
         if threading.current_thread() is threading.main_thread():
-            if self._flushing != threading.get_ident():
+            if not self._inside_own_flush():
                 self.flush_now()
             return
         with self._lock:
@@ -127,18 +125,23 @@ class Throttle:
             if waiting is None or self._closed:
                 return
             waiting.cancel()
-            self._now_timers = self._now_timers | {self._new_timer(0.0)}
+            self._new_timer(0.0, brought_forward=True)
 
-    def _new_timer(self, delay: float) -> threading.Timer:
+    def _new_timer(self, delay: float, brought_forward: bool = False) -> None:
         """Start a daemon timer for ``_run_scheduled`` and record it as the pending one
         (hold _lock). Started before it is recorded: ``flush_now`` on another thread joins
-        the pending timer, and joining one not yet started raises."""
-        timer = threading.Timer(delay, self._run_scheduled)
+        the pending timer, and joining one not yet started raises. ``brought_forward``:
+        flush_pending's timer, which does not wait out the gap."""
+        timer = threading.Timer(delay, self._run_scheduled, args=(brought_forward,))
         timer.daemon = True
         timer.name = f"dlgene-{self.name}"
         timer.start()
         self._timer = timer
-        return timer
+
+    def _inside_own_flush(self) -> bool:
+        """Called from this throttle's running flush: flushing again here would deadlock
+        (the flush lock is not re-entrant)."""
+        return self._flushing == threading.get_ident()
 
     def _sync_now(self) -> bool:
         rule = self.sync_on_main_thread
@@ -152,12 +155,11 @@ class Throttle:
                 self._timer.cancel()
                 self._timer = None
 
-    def _run_scheduled(self) -> None:
+    def _run_scheduled(self, brought_forward: bool) -> None:
         me = threading.current_thread()
         with self._run_lock:  # a flush still running when this timer was armed ends first
             with self._lock:
-                now, self._now_timers = me in self._now_timers, self._now_timers - {me}
-                if self._timer is me and not now:
+                if self._timer is me and not brought_forward:
                     # that flush's cost was not known when this timer was armed: wait out
                     # the rest of its gap (a costly redraw must not run twice in a row)
                     wait = self._last + self.gap() - time.monotonic()

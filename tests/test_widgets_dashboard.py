@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sys
-import time
 
 import pytest
+from wait_helpers import wait_for
 
 from dlgene_core import GAFC1, CladeConfig
 from dlgene_widgets import CladeDashboard, JobError
@@ -44,14 +44,6 @@ def shown_text(widget) -> str:
         stack.extend(getattr(w, "children", ()) or ())
         stack.extend(getattr(w, "marks", ()) or ())
     return "\n".join(texts)
-
-
-def wait_for(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not reached")
-        time.sleep(0.02)
 
 
 def test_buttons_run_spawn_grow_select_breed_in_a_thread(tmp_path):

@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+from wait_helpers import wait_for
 
 from dlgene_widgets._throttle import Throttle
 
@@ -89,7 +90,7 @@ def test_a_cpu_share_spaces_costly_flushes_and_pending_ones_can_be_flushed_now()
     ender = threading.Thread(target=throttle.flush_pending, name="training")
     ender.start()  # ... unless training ended: then it is shown at once, on its own
     ender.join()  # thread (the training thread never waits for a redraw)
-    _wait_for(lambda: len(calls) == before + 1)
+    wait_for(lambda: len(calls) == before + 1, timeout=2.0, poll=0.005)
     assert calls[-1] - asked < 0.1  # not ~0.2 s later
     assert threads[-1] == "dlgene-share"
     time.sleep(throttle.gap() + 0.05)
@@ -119,15 +120,8 @@ def test_a_flush_that_asks_for_another_on_the_main_thread_schedules_it():
     throttle._flush = flush
     throttle.request()
     assert calls == ["MainThread"]
-    _wait_for(lambda: len(calls) == 2)
+    wait_for(lambda: len(calls) == 2, timeout=2.0, poll=0.005)
     assert calls == ["MainThread", "dlgene-nested"]
-
-
-def _wait_for(condition, timeout: float = 2.0) -> None:
-    end = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < end, "condition not met in time"
-        time.sleep(0.005)
 
 
 def test_a_cpu_share_never_waits_longer_than_its_cap_and_bad_shares_are_refused():

@@ -347,11 +347,7 @@ class App:
         after its last kernel event, and a click on a still-disabled button is lost.
         """
         handle = self.page.wait_for_selector(selector, state="attached", timeout=30_000)
-        deadline = time.monotonic() + 30
-        while handle.evaluate("el => el.disabled === true"):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{self.frontend}: {selector} still disabled after 30 s")
-            time.sleep(0.1)
+        handle.wait_for_element_state("enabled", timeout=30_000)
         handle.evaluate("el => el.click()")
 
     def text(self, selector: str) -> str:
