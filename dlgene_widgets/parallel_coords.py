@@ -144,7 +144,7 @@ class ParallelCoordinates(Panel):
             "dlgene-brush-clear"
         )
         self.note = widgets.HTML("").add_class("dlgene-parallel-note")
-        self.brush.observe(self._on_brush, names="selected")
+        self.brush.observe(self._on_brush, names=["selected", "brushing"])
         self.brush_picker.observe(self._on_brush_axis, names="value")
         self.clear_button.on_click(lambda _b: self.clear_brush())
         self.children = [
@@ -235,7 +235,11 @@ class ParallelCoordinates(Panel):
             self._apply_brush()
 
     def _on_brush(self, _change) -> None:
-        self._apply_brush()
+        # filter once the drag ends: the browser buffers a drag's updates while the kernel
+        # is busy and may send its last one after a later click (clear brush), which would
+        # brush again with a stale interval; filtering also costs a grid redraw per update
+        if not self.brush.brushing:
+            self._apply_brush()
 
     def clear_brush(self) -> None:
         """Drop the brush: every model is kept again. The browser's brush is reset too, or

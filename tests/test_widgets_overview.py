@@ -144,6 +144,15 @@ def test_parallel_coordinates_lines_colours_and_brush_filters_the_grid(one_objec
     assert selection.filtered_ids == [] and len(grid.row_ids) == 16
     parallel.brush.selected = np.array([0.4, 0.4])  # a click (or the browser after a reset)
     assert selection.filtered_ids == [] and len(grid.row_ids) == 16  # is no brush
+    # a drag in the browser filters once, when it ends (its updates may arrive late)
+    parallel.brush.brushing = True
+    parallel.brush.selected = np.array([0.8, 1.0])
+    assert selection.filtered_ids == [] and len(grid.row_ids) == 16
+    parallel.brush.brushing = False
+    assert sorted(selection.filtered_ids) == sorted(
+        m for m in parallel.ids if parallel.positions[parallel.ids.index(m), -1] >= 0.8
+    )
+    assert 0 < len(grid.row_ids) < 16
 
 
 def test_gene_importance_needs_five_models_then_draws_bars(tmp_path, one_objective):
