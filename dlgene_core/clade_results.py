@@ -71,11 +71,12 @@ class ResultsMixin:
 
     def best(self, n: int = 5, generation: int | None = None) -> pd.DataFrame:
         """The best models by ``config.objectives`` (validation; one objective: by its value,
-        several: Pareto front first, then crowding distance), with their test scores."""
+        ties by the lower validation loss, then the older model; several: Pareto front
+        first, then crowding distance), with their test scores."""
         table = self.phenotypes if generation is None else self.generation_phenotypes(generation)
         if table.empty:
             return table
-        ranked = rank_by_objectives(table, objectives_of(self.config))
+        ranked = rank_by_objectives(table, objectives_of(self.config), break_ties=True)
         return ranked.head(n).reset_index(drop=True)
 
     def pareto(self, generation: int | None = None) -> pd.DataFrame:

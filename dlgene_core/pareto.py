@@ -18,6 +18,7 @@ from .records import RANKED_AFTER_USABLE, USABLE_STATUSES
 
 Objectives = Sequence[tuple[str, str]]  # (phenotype column, "max" | "min")
 DIRECTIONS = ("max", "min")
+TIE_BREAK = "val_loss"  # orders the models tied on a single objective when ranking the pick
 
 
 def _as_minimised(values: np.ndarray, directions: Sequence[str]) -> np.ndarray:
@@ -110,12 +111,17 @@ def _objective_values(table: pd.DataFrame, objectives: Objectives) -> np.ndarray
 
 
 def _rank_rows(
-    rows: np.ndarray, values: np.ndarray, ids: np.ndarray, directions: Sequence[str]
+    rows: np.ndarray,
+    values: np.ndarray,
+    ids: np.ndarray,
+    directions: Sequence[str],
+    ties: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``rows`` (positions) best first, with their fronts and crowding distances."""
+    """``rows`` (positions) best first, with their fronts and crowding distances; equal
+    values of one objective are ordered by ``ties`` (lower first), then model id."""
     if len(directions) == 1:
         signed = values[rows, 0] if directions[0] == "min" else -values[rows, 0]
-        order = rows[np.lexsort((ids[rows], signed))]
+        order = rows[np.lexsort((ids[rows], ties[rows], signed))]
         ordered = values[order, 0]
         changes = np.cumsum(ordered[1:] != ordered[:-1]) if len(order) else np.zeros(0)
         front = np.concatenate([[0] if len(order) else [], changes]).astype(int)
@@ -125,12 +131,29 @@ def _rank_rows(
     return rows[local], front[local], crowding[local]
 
 
+def tie_break_column(phenotypes: pd.DataFrame, objectives: Objectives) -> str | None:
+    """The column that orders models tied on a single objective: the validation loss.
+
+    A validation split of a hundred-odd samples gives accuracy in steps of one sample, and
+    the best models of a search often share the top value; the loss on the same split still
+    tells them apart (how confident and how right), where the model id (oldest first) says
+    nothing about the model. None for several objectives (crowding orders a front) or when
+    the objective is the loss itself or no loss was recorded."""
+    if len(objectives) != 1 or objectives[0][0] == TIE_BREAK or TIE_BREAK not in phenotypes:
+        return None
+    return TIE_BREAK
+
+
 def ranked_positions(
-    phenotypes: pd.DataFrame, objectives: Objectives, statuses: Sequence[frozenset[str]]
+    phenotypes: pd.DataFrame,
+    objectives: Objectives,
+    statuses: Sequence[frozenset[str]],
+    tie_break: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Row positions of the models ranked best first, one status group after another
-    (front, then larger crowding, then model id; one objective: value, then model id), with
-    each one's front and crowding distance. Rows missing an objective value are left out.
+    (front, then larger crowding, then model id; one objective: value, then ``tie_break``
+    (lower first, missing last) if given, then model id), with each one's front and
+    crowding distance. Rows missing an objective value are left out.
 
     Plain numpy on the objective columns, then one row take by the caller: the panels rank
     the run after every finished model, and sorting whole frames of text columns cost tens
@@ -140,8 +163,14 @@ def ranked_positions(
     status = phenotypes["status"].to_numpy(dtype=object)
     ids = phenotypes["model_id"].to_numpy(dtype=object).astype(str)
     finite = np.all(np.isfinite(values), axis=1)
+    ties = np.zeros(len(phenotypes))
+    if tie_break is not None:
+        ties = phenotypes[tie_break].astype(float).to_numpy()
+        ties = np.where(np.isfinite(ties), ties, np.inf)
     parts = [
-        _rank_rows(np.flatnonzero(np.isin(status, list(group)) & finite), values, ids, directions)
+        _rank_rows(
+            np.flatnonzero(np.isin(status, list(group)) & finite), values, ids, directions, ties
+        )
         for group in statuses
     ]
     order, front, crowding = (np.concatenate([p[i] for p in parts]) for i in range(3))
@@ -149,13 +178,19 @@ def ranked_positions(
 
 
 def rank_by_objectives(
-    phenotypes: pd.DataFrame, objectives: Objectives, with_scores: bool = False
+    phenotypes: pd.DataFrame,
+    objectives: Objectives,
+    with_scores: bool = False,
+    break_ties: bool = False,
 ) -> pd.DataFrame:
     """Usable models best first (front, then larger crowding, then model id), pruned models
     after them ranked the same way among themselves; rows with a missing objective value are
-    left out. ``with_scores`` keeps the ``front`` and ``crowding`` columns."""
+    left out. ``with_scores`` keeps the ``front`` and ``crowding`` columns. ``break_ties``
+    orders models tied on a single objective by :func:`tie_break_column` (the pick of the
+    run; parent selection keeps the model-id order its strategies have always used)."""
+    tie_break = tie_break_column(phenotypes, objectives) if break_ties else None
     order, front, crowding = ranked_positions(
-        phenotypes, objectives, (USABLE_STATUSES, RANKED_AFTER_USABLE)
+        phenotypes, objectives, (USABLE_STATUSES, RANKED_AFTER_USABLE), tie_break
     )
     ranked = phenotypes.iloc[order]
     return ranked.assign(front=front, crowding=crowding) if with_scores else ranked

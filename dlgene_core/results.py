@@ -30,7 +30,7 @@ def summary(clade: Clade, include_final: bool = True) -> pd.DataFrame:
     phenotypes = clade.phenotypes
     if phenotypes.empty:
         return pd.DataFrame(columns=["rank", "role", *phenotypes.columns])
-    ranked = rank_by_objectives(phenotypes, objectives_of(clade.config))
+    ranked = rank_by_objectives(phenotypes, objectives_of(clade.config), break_ties=True)
     rest = phenotypes[~phenotypes["model_id"].isin(set(ranked["model_id"]))]
     table = pd.concat([ranked, rest.sort_values("model_id")], ignore_index=True)
     table.insert(0, "rank", [*range(1, len(ranked) + 1), *([pd.NA] * len(rest))])

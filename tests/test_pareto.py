@@ -16,6 +16,7 @@ from dlgene_core.pareto import (
     non_dominated_sort,
     pareto_front,
     rank_by_objectives,
+    tie_break_column,
 )
 
 TWO = [("val_accuracy", "max"), ("n_params", "min")]
@@ -126,6 +127,24 @@ def test_one_objective_ranks_exactly_as_population_rank() -> None:
         expected = population.rank(table, metric)
         got = rank_by_objectives(table, [(metric, direction)])
         pd.testing.assert_frame_equal(got, expected)
+
+
+def test_the_pick_breaks_a_tie_on_one_objective_by_the_validation_loss() -> None:
+    table = _phenotypes()
+    table.loc[3, "val_accuracy"] = table.loc[0, "val_accuracy"]  # g0-003 ties g0-000 on top
+    table.loc[3, "val_loss"] = table.loc[0, "val_loss"] - 0.1  # ... with a lower loss
+    objective = [("val_accuracy", "max")]
+    assert list(rank_by_objectives(table, objective)["model_id"][:2]) == ["g0-000", "g0-003"]
+    picked = rank_by_objectives(table, objective, break_ties=True)
+    assert list(picked["model_id"][:2]) == ["g0-003", "g0-000"]
+    assert sorted(picked["model_id"]) == sorted(rank_by_objectives(table, objective)["model_id"])
+    table.loc[3, "val_loss"] = np.nan  # no loss recorded: after the tied models that have one
+    picked = rank_by_objectives(table, objective, break_ties=True)
+    assert list(picked["model_id"][:2]) == ["g0-000", "g0-003"]
+    # the loss itself, or several objectives, have nothing to break ties with
+    assert tie_break_column(table, [("val_loss", "min")]) is None
+    assert tie_break_column(table, TWO) is None
+    assert tie_break_column(table.drop(columns="val_loss"), objective) is None
 
 
 def test_two_objectives_rank_by_front_then_crowding_and_pruned_last() -> None:
