@@ -9,8 +9,11 @@ a notebook that leaves training running fails here.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import signal
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +21,21 @@ import nbformat
 import pandas as pd
 import pytest
 from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 NOTEBOOKS = sorted(p.name for p in EXAMPLES.glob("[0-9][0-9]_*.ipynb"))
 CELL_TIMEOUT = 180
 IOPUB_TIMEOUT = 60  # seconds for a cell's last outputs after its reply
+STACKS_AFTER = 45  # a cell still running then has the kernel's thread stacks written down
 
 pytestmark = pytest.mark.slow
 
 THREADS_BEFORE = """\
+import faulthandler as _qa_faulthandler, os as _qa_os, signal as _qa_signal
+_qa_stacks = open(_qa_os.environ["DLGENE_QA_STACKS"], "w")
+_qa_faulthandler.register(_qa_signal.SIGUSR1, file=_qa_stacks, all_threads=True)
 import threading as _qa_threading
 _qa_threads_before = {t.ident for t in _qa_threading.enumerate()}"""
 THREADS_AFTER = """\
@@ -76,6 +84,8 @@ def run_notebook(
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("PYTHONPATH", str(REPO))
+    stacks = tmp_path / "kernel-stacks.txt"
+    monkeypatch.setenv("DLGENE_QA_STACKS", str(stacks))
     nb = nbformat.read(work / name, as_version=4)
     nb.cells.insert(0, nbformat.v4.new_code_cell(THREADS_BEFORE))
     nb.cells.append(nbformat.v4.new_code_cell(THREADS_AFTER))
@@ -90,7 +100,17 @@ def run_notebook(
         raise_on_iopub_timeout=True,
         resources={"metadata": {"path": str(work)}},
     )
-    client.execute()
+    watch = StackWatch(client)
+    client.on_cell_complete, client.on_cell_executed = watch.start, watch.stop
+    try:
+        client.execute()
+    except CellTimeoutError as error:
+        found = stacks.read_text() if stacks.exists() else ""
+        raise AssertionError(
+            f"{error}\nkernel threads {STACKS_AFTER} s into the cell:\n{found or '(none)'}"
+        ) from error
+    finally:
+        watch.stop()
     errors = [
         f"{out.ename}: {out.evalue}"
         for cell in nb.cells
@@ -109,6 +129,32 @@ def run_notebook(
     leftover = json.loads(re.search(r"QA-THREADS (.*)", stdout).group(1))
     assert not [t for t in leftover if "dlgene" in t.lower() or "train" in t.lower()], leftover
     return nb, stdout, runs
+
+
+class StackWatch:
+    """Signals the kernel (SIGUSR1: the first cell's faulthandler writes every thread's
+    stack) when a cell has run ``STACKS_AFTER`` s, so a cell that times out says where the
+    kernel was (a dashboard cell once waited 60 s for its last outputs on CI)."""
+
+    def __init__(self, client: NotebookClient):
+        self.client = client
+        self.timer: threading.Timer | None = None
+
+    def start(self, **_cell: Any) -> None:
+        self.stop()
+        self.timer = threading.Timer(STACKS_AFTER, self._dump)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def stop(self, **_cell: Any) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def _dump(self) -> None:
+        pid = getattr(getattr(self.client.km, "provisioner", None), "pid", None)
+        if pid:
+            os.kill(int(pid), signal.SIGUSR1)
 
 
 def printed(stdout: str, label: str) -> list[str]:
