@@ -64,20 +64,32 @@ def to_value(d: dict, position: float) -> float:
     return float(d["low"] + position * (d["high"] - d["low"]))
 
 
+def features_and_metric(clade: Clade) -> tuple[pd.DataFrame, np.ndarray] | None:
+    """Every finished model with a metric: its gene features (rows by model id, in the
+    overview's order) and its metric values; None before the first such model. Built once
+    per refresh and shared by the parallel coordinates and the importance bars."""
+    frame = overview_frame(clade)
+    genotypes = clade.all_genotypes
+    if frame.empty or genotypes.empty:
+        return None
+    metric = objectives_of(clade.config)[0][0]
+    rows = genotypes[genotypes["model_id"].isin(set(frame["model_id"]))]
+    features = gene_features(rows).reindex([str(m) for m in frame["model_id"]])
+    return features, frame[metric].astype(float).to_numpy()
+
+
 def coordinates(clade: Clade) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
     """The raw dimensions (genes, then the metric) of every finished model with a metric,
     their 0..1 positions (models x dimensions) and per dimension its axis: name, low, high
     and, for text genes, the categories."""
-    frame = overview_frame(clade)
-    metric = objectives_of(clade.config)[0][0]
-    genotypes = clade.all_genotypes
-    if frame.empty or genotypes.empty:
+    found = features_and_metric(clade)
+    if found is None:
         return pd.DataFrame(), np.zeros((0, 0)), []
-    rows = genotypes[genotypes["model_id"].isin(set(frame["model_id"]))]
-    features = gene_features(rows).reindex([str(m) for m in frame["model_id"]])
+    features, metric_values = found
+    metric = objectives_of(clade.config)[0][0]
     cats = categories(features)
     codes = encode(features)
-    values = np.column_stack([codes, frame[metric].astype(float).to_numpy()])
+    values = np.column_stack([codes, metric_values])
     names = [*features.columns, metric]
     axes, positions = [], np.zeros_like(values)
     for j, name in enumerate(names):
@@ -359,28 +371,26 @@ class GeneImportance(Panel):
         with self._lock:
             if not self.active:
                 return
-            raw, _positions, _dims = coordinates(self.clade)
-            if len(raw) == self._computed_for:
+            features, metric_values = features_and_metric(self.clade) or (pd.DataFrame(), [])
+            if len(features) == self._computed_for:
                 return
-            self._computed_for = len(raw)
-            if len(raw) < MIN_MODELS:
+            self._computed_for = len(features)
+            if len(features) < MIN_MODELS:
                 self.table = self.table.iloc[0:0]
                 self.bars.x, self.bars.y = [], []
                 self.note.value = (
                     f"<span style='color:#666'>gene importance needs at least {MIN_MODELS} "
-                    f"finished models with a {html.escape(self.metric)}; {len(raw)} so far</span>"
+                    f"finished models with a {html.escape(self.metric)}; "
+                    f"{len(features)} so far</span>"
                 )
                 return
-            features = gene_features(
-                self.clade.all_genotypes[self.clade.all_genotypes["model_id"].isin(set(raw.index))]
-            ).reindex(raw.index)
-            self.table = gene_importance(features, raw[self.metric].to_numpy())
+            self.table = gene_importance(features, np.asarray(metric_values))
             shown = self.table.assign(importance=self.table["importance"].clip(lower=0.0))
             with self.bars.hold_sync():
                 self.bars.x = [_short_label(g) for g in shown["gene"]]
                 self.bars.y = shown["importance"].to_numpy(dtype=float)
             self.note.value = (
                 "<span style='color:#666'>permutation importance of a random forest fitted on "
-                f"{len(raw)} models (genes &rarr; {html.escape(self.metric)}): how much the "
+                f"{len(features)} models (genes &rarr; {html.escape(self.metric)}): how much the "
                 "forest's fit drops when one gene is shuffled. Relative, not causal.</span>"
             )
