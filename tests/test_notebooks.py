@@ -9,14 +9,13 @@ a notebook that leaves training running fails here.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import signal
 import threading
 from pathlib import Path
 from typing import Any
 
+import kernel_stacks
 import nbformat
 import pandas as pd
 import pytest
@@ -32,12 +31,11 @@ STACKS_AFTER = 45  # a cell still running then has the kernel's thread stacks wr
 
 pytestmark = pytest.mark.slow
 
-THREADS_BEFORE = """\
-import faulthandler as _qa_faulthandler, os as _qa_os, signal as _qa_signal
-_qa_stacks = open(_qa_os.environ["DLGENE_QA_STACKS"], "w")
-_qa_faulthandler.register(_qa_signal.SIGUSR1, file=_qa_stacks, all_threads=True)
+THREADS_BEFORE = kernel_stacks.register_source('__import__("os").environ["DLGENE_QA_STACKS"]') + (
+    """\
 import threading as _qa_threading
 _qa_threads_before = {t.ident for t in _qa_threading.enumerate()}"""
+)
 THREADS_AFTER = """\
 import json as _qa_json
 print("QA-THREADS", _qa_json.dumps(sorted(
@@ -105,9 +103,9 @@ def run_notebook(
     try:
         client.execute()
     except CellTimeoutError as error:
-        found = stacks.read_text() if stacks.exists() else ""
         raise AssertionError(
-            f"{error}\nkernel threads {STACKS_AFTER} s into the cell:\n{found or '(none)'}"
+            f"{error}\nkernel threads {STACKS_AFTER} s into the cell:\n"
+            f"{watch.problem or kernel_stacks.read(stacks)}"
         ) from error
     finally:
         watch.stop()
@@ -139,6 +137,7 @@ class StackWatch:
     def __init__(self, client: NotebookClient):
         self.client = client
         self.timer: threading.Timer | None = None
+        self.problem = ""  # why the kernel could not be signalled, if it could not
 
     def start(self, **_cell: Any) -> None:
         self.stop()
@@ -153,8 +152,7 @@ class StackWatch:
 
     def _dump(self) -> None:
         pid = getattr(getattr(self.client.km, "provisioner", None), "pid", None)
-        if pid:
-            os.kill(int(pid), signal.SIGUSR1)
+        self.problem = kernel_stacks.request(pid)
 
 
 def printed(stdout: str, label: str) -> list[str]:

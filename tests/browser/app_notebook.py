@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import kernel_stacks
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
+STACKS_FILE = "kernel-stacks.txt"  # beside the events file
+
 SETUP = '''\
-import faulthandler
 import json
 import os
-import signal
 import threading
 import time
 from pathlib import Path
@@ -29,9 +30,7 @@ RUN_DIR = Path({run_dir!r})
 _lock = threading.Lock()
 # SIGUSR1 writes every thread's stack next to the events: a test that times out shows
 # where the kernel is (a hang in a panel's update, a lock held across threads)
-_STACKS = open(EVENTS.with_name("kernel-stacks.txt"), "w")
-faulthandler.register(signal.SIGUSR1, file=_STACKS, all_threads=True)
-
+{stacks}
 
 def record(kind, **data):
     row = {{"t": time.time(), "kind": kind, "thread": threading.current_thread().name, **data}}
@@ -119,7 +118,10 @@ def write_app_notebook(
 ) -> Path:
     """``config_source`` is the cell's ``config = CladeConfig(...)`` statement."""
     source = SETUP.format(
-        events=str(events), run_dir=str(run_dir), config=config_source or DEFAULT_CONFIG
+        events=str(events),
+        run_dir=str(run_dir),
+        config=config_source or DEFAULT_CONFIG,
+        stacks=kernel_stacks.register_source(f"{str(events.with_name(STACKS_FILE))!r}"),
     )
     cell = new_code_cell(source)
     cell.metadata["jupyter"] = {"source_hidden": True}  # Lab shows (and shoots) the panel only

@@ -29,9 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import kernel_stacks
 import pytest
 
-from .app_notebook import write_app_notebook
+from .app_notebook import STACKS_FILE, write_app_notebook
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("DLGENE_CHROMIUM", "/usr/bin/chromium"))
@@ -330,14 +331,11 @@ class App:
         ready = self.events("ready")
         if not ready:
             return "(no kernel pid: the app never got ready)"
-        path = self.events_path.with_name("kernel-stacks.txt")
-        try:
-            os.kill(int(ready[-1]["pid"]), signal.SIGUSR1)
-        except OSError as exc:
-            return f"(kernel {ready[-1]['pid']} not signalled: {exc})"
-        time.sleep(1.0)
-        text = path.read_text() if path.exists() else ""
-        return text[-10000:] or "(no stack dump)"
+        problem = kernel_stacks.request(ready[-1]["pid"])
+        if problem:
+            return problem
+        time.sleep(1.0)  # the kernel writes the dump from its signal handler
+        return kernel_stacks.read(self.events_path.with_name(STACKS_FILE))
 
     # -- page helpers ------------------------------------------------------------------
     def click(self, selector: str) -> None:
