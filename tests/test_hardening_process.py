@@ -39,6 +39,15 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "dlgene_core.cli", *args]
 
 
+# A process started in the background by a shell without job control (nohup ... &, many CI
+# runners) inherits SIGINT ignored, and Python then keeps it ignored: Ctrl-C would never
+# reach the CLI. The Ctrl-C test starts the CLI with Python's own handler, as a terminal has.
+WITH_CTRL_C = (
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv[0] = 'dlgene'; runpy.run_module('dlgene_core.cli', run_name='__main__')"
+)
+
+
 def _wait_for(predicate, timeout: float, what: str, proc=None) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -259,10 +268,11 @@ def test_cli_prints_only_dlgene_lines_and_verbose_brings_tf_back(tmp_path) -> No
 def test_ctrl_c_exits_130_and_keeps_finished_models(tmp_path) -> None:
     folder = tmp_path / "run"
     proc = subprocess.Popen(
-        _cli(
+        [
+            *(sys.executable, "-c", WITH_CTRL_C),
             *("evolve", "--data", "wine", "--out", str(folder), *TINY_SETS),
             *("--set", "population_size=8", "--set", "epochs=300,300"),
-        ),
+        ],
         env=_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
