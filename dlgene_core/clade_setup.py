@@ -35,6 +35,7 @@ def make_spec(
         "stratify": cfg.stratify,
         "min_validation_samples": cfg.min_validation_samples,
         "min_validation_per_class": cfg.min_validation_per_class,
+        "per_class_rule": "average",
     }
     if isinstance(data, DataSpec):
         return data, None

@@ -222,7 +222,7 @@ class CladeConfig(HasTraits):
         50, help="a smaller validation split is grown (stratified, up to half); 0: off"
     ).tag(config=True)
     min_validation_per_class = Int(
-        10, help="a class with fewer validation samples grows the split; 0: off"
+        10, help="fewer validation samples per class (on average) grow the split; 0: off"
     ).tag(config=True)
     normalize = Bool(
         True, help="a Normalization layer adapted on the training split (numeric inputs)"

@@ -45,6 +45,9 @@ class DataSpec:
     stratify: bool = False
     min_validation_samples: int = 0
     min_validation_per_class: int = 0
+    # "average": classes x min_validation_per_class in all; "rarest": every class (folders
+    # made before 2026-12-03 keep it, so they load the splits they were grown on)
+    per_class_rule: str = "rarest"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -289,19 +292,26 @@ def validation_share(y: np.ndarray, spec: DataSpec) -> tuple[float, str]:
     """The validation share to use, and a note when the split would be small.
 
     The small-data rule: a validation split under ``min_validation_samples`` samples, or
-    with a class under ``min_validation_per_class`` samples, makes selection a coin toss,
-    so the share grows (stratified) until both hold, up to half the training data; if even
-    half is too small, the note says so and the share is half."""
+    under ``min_validation_per_class`` samples per class on average (classes x that many
+    in all), makes selection a coin toss, so the share grows (stratified) until both hold,
+    up to half the training data; if even half is too small, the note says so and the
+    share is half.
+
+    On average, not for the rarest class: a class of a handful of samples (Reuters' rarest
+    topics) would take half of every class's training data to reach the minimum, while
+    it moves the accuracy that selection reads by a sample or two."""
     fraction = spec.validation_fraction
     if not (spec.min_validation_samples or spec.min_validation_per_class):
         return fraction, ""
+    if spec.per_class_rule not in ("average", "rarest"):
+        raise DataError(f"per_class_rule {spec.per_class_rule!r}: allowed 'average' or 'rarest'")
     counts = np.bincount(y)
     counts = counts[counts > 0]
-    needed = max(
-        fraction,
-        spec.min_validation_samples / max(1, len(y)),
-        spec.min_validation_per_class / max(1, int(counts.min())),
-    )
+    if spec.per_class_rule == "average":
+        per_class, rule = spec.min_validation_per_class * len(counts) / max(1, len(y)), "on average"
+    else:
+        per_class, rule = spec.min_validation_per_class / max(1, int(counts.min())), "each"
+    needed = max(fraction, spec.min_validation_samples / max(1, len(y)), per_class)
     if needed <= fraction:
         return fraction, ""
     share = min(0.5, needed)
@@ -309,7 +319,7 @@ def validation_share(y: np.ndarray, spec: DataSpec) -> tuple[float, str]:
     note = (
         f"small validation split: {round(len(y) * fraction)} samples at "
         f"validation_fraction={fraction:g} (rule: >= {spec.min_validation_samples} samples "
-        f"and >= {spec.min_validation_per_class} per class); using {share:.2f} "
+        f"and >= {spec.min_validation_per_class} per class {rule}); using {share:.2f} "
         f"({expected} samples)"
     )
     if needed > 0.5:

@@ -49,6 +49,27 @@ def test_user_validation_arrays_are_used_as_given(tmp_path) -> None:
         make_dataset("a", x, y, x, y, DataSpec("a"), x_val=x[:5, :3], y_val=y[:5])
 
 
+def test_a_rare_class_alone_does_not_grow_a_large_split() -> None:
+    """Reuters-like labels: eight classes of 120 and one of 4. The 10% split holds 96
+    samples, over 10 per class on average; growing it for the rare class (10 of its 4
+    cannot be had) would take half the training set."""
+    spec = DataSpec(
+        "a",
+        validation_fraction=0.1,
+        min_validation_samples=50,
+        min_validation_per_class=10,
+        per_class_rule="average",
+    )
+    y = np.concatenate([np.repeat(np.arange(8), 120), np.full(4, 8)])
+    assert validation_share(y, spec) == (0.1, "")
+    # a folder made before the rule changed keeps the rarest-class rule and its splits
+    old = DataSpec.from_dict({k: v for k, v in spec.to_dict().items() if k != "per_class_rule"})
+    assert validation_share(y, old)[0] == 0.5
+    thin = np.concatenate([np.repeat(np.arange(8), 60), np.full(4, 8)])  # 48 in val at 0.1
+    share, note = validation_share(thin, spec)
+    assert share == pytest.approx(90 / len(thin)) and "on average" in note
+
+
 def test_small_validation_split_grows_and_says_so(capsys, tmp_path) -> None:
     spec = DataSpec(
         "a",
@@ -72,3 +93,9 @@ def test_small_validation_split_grows_and_says_so(capsys, tmp_path) -> None:
     # notes go to stderr (stdout stays the run's results), once per clade
     assert "small validation split" in capsys.readouterr().err
     assert "small validation split" in clade.message
+
+
+def test_an_unknown_per_class_rule_is_refused() -> None:
+    spec = DataSpec("a", min_validation_per_class=10, per_class_rule="median")
+    with pytest.raises(DataError, match="per_class_rule 'median': allowed 'average' or 'rarest'"):
+        validation_share(np.arange(40) % 4, spec)
