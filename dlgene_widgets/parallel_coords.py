@@ -66,8 +66,8 @@ def to_value(d: dict, position: float) -> float:
 
 def features_and_metric(clade: Clade) -> tuple[pd.DataFrame, np.ndarray] | None:
     """Every finished model with a metric: its gene features (rows by model id, in the
-    overview's order) and its metric values; None before the first such model. Built once
-    per refresh and shared by the parallel coordinates and the importance bars."""
+    overview's order) and its metric values; None before the first such model. The
+    parallel coordinates and the importance bars each build it once per refresh."""
     frame = overview_frame(clade)
     genotypes = clade.all_genotypes
     if frame.empty or genotypes.empty:
