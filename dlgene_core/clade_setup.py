@@ -36,6 +36,7 @@ def make_spec(
         "min_validation_samples": cfg.min_validation_samples,
         "min_validation_per_class": cfg.min_validation_per_class,
         "per_class_rule": "average",
+        "scale_binary_features": False,
     }
     if isinstance(data, DataSpec):
         return data, None

@@ -225,7 +225,9 @@ class CladeConfig(HasTraits):
         10, help="fewer validation samples per class (on average) grow the split; 0: off"
     ).tag(config=True)
     normalize = Bool(
-        True, help="a Normalization layer adapted on the training split (numeric inputs)"
+        True,
+        help="a Normalization layer adapted on the training split (numeric inputs; 0/1"
+        " features are centred, not scaled)",
     ).tag(config=True)
     # --- dense (GAFC1) genes -----------------------------------------------------------
     lr_bins = List(
