@@ -38,7 +38,13 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # searchbench, beside this file
 
-from searchbench.dlgene_runs import DLGENE_TOOLS, default_tool, has_strategies, run_dlgene
+from searchbench.dlgene_runs import (
+    DLGENE_TOOLS,
+    UNPRUNED,
+    default_tool,
+    has_strategies,
+    run_dlgene,
+)
 from searchbench.peers import PEER_TOOLS, run_peer
 from searchbench.report import RunResult, markdown, summarize, write_json
 from searchbench.training import fit_and_score
@@ -233,7 +239,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         f"{QUICK['population']} x {QUICK['generations']} models; short epochs",
     )
     parser.add_argument("--datasets", nargs="+", choices=list(BENCHMARKS), default=None)
-    parser.add_argument("--tools", nargs="+", choices=list(TOOLS), default=list(TOOLS))
+    parser.add_argument(
+        "--tools",
+        nargs="+",
+        choices=list(TOOLS),
+        default=[t for t in TOOLS if not t.endswith(UNPRUNED)],
+        help="default: every tool but the -unpruned twins (dlgene with pruner=none, which "
+        "measure what pruning saves)",
+    )
     parser.add_argument(
         "--seeds",
         type=int,

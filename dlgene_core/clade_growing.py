@@ -19,7 +19,7 @@ from .dedup import duplicate_ids
 from .events import result_event
 from .modelfiles import save_h5_quietly
 from .operators import from_row
-from .records import GrowJob, ModelResult
+from .records import USABLE_STATUSES, GrowJob, ModelResult
 from .trainer import build_model, model_seed
 
 
@@ -73,20 +73,28 @@ class GrowingMixin:
         done = self._finished_ids()
         config = self.config.to_dict()
         repeats = duplicate_ids(rows)
-        thresholds = self._prune_thresholds()
-        return [
-            GrowJob(
-                model_id=r["model_id"],
-                generation=int(r["generation"]),
-                kind=r["kind"],
-                genotype=from_row(self.family, r),
-                seed=model_seed(self.config.seed, r["model_id"]),
-                config=config,
-                prune_thresholds=thresholds,
+        blocks = {int(g): set(self._startup_block(int(g))) for g in rows["generation"].unique()}
+        thresholds: dict[tuple[int, bool], list[float]] = {}
+        jobs = []
+        for _, r in rows.iterrows():
+            if r["model_id"] in done or r["model_id"] in repeats:
+                continue
+            generation = int(r["generation"])
+            key = (generation, r["model_id"] in blocks[generation])
+            if key not in thresholds:
+                thresholds[key] = self._prune_thresholds(generation, in_startup_block=key[1])
+            jobs.append(
+                GrowJob(
+                    model_id=r["model_id"],
+                    generation=generation,
+                    kind=r["kind"],
+                    genotype=from_row(self.family, r),
+                    seed=model_seed(self.config.seed, r["model_id"]),
+                    config=config,
+                    prune_thresholds=thresholds[key],
+                )
             )
-            for _, r in rows.iterrows()
-            if r["model_id"] not in done and r["model_id"] not in repeats
-        ]
+        return jobs
 
     def grow_models(
         self, executor: Any = None, model_ids: Sequence[str] | None = None
@@ -110,7 +118,7 @@ class GrowingMixin:
         total = len(self.genotypes)
         self.progress = (total - len(jobs), total)
         with self._busy("growing"), executor_for(executor, self.config) as runner:
-            self.run_jobs(runner, jobs)
+            self._grow_in_phases(runner, jobs, model_ids)
         self.record_duplicates()
         stopped = self._stop.is_set()
         self.message = (
@@ -119,6 +127,20 @@ class GrowingMixin:
             else f"generation {self.generation}: {self.progress[0]}/{total} models grown"
         )
         return self.generation_phenotypes()
+
+    def _grow_in_phases(
+        self, runner: Any, jobs: list[GrowJob], model_ids: Sequence[str] | None
+    ) -> None:
+        """The startup block first where the pruner needs it as its reference, then the
+        other models, with thresholds made from the block's curves."""
+        block = set(self._startup_block(self.generation))
+        first = [job for job in jobs if job.model_id in block]
+        if first and len(first) < len(jobs):
+            self.run_jobs(runner, first)
+            if self._stop.is_set():
+                return
+            jobs = self.jobs(model_ids)
+        self.run_jobs(runner, jobs)
 
     def run_jobs(self, runner: Any, jobs: Any, on_result: Any = None) -> None:
         """Hand jobs (a list or an open JobFeed) to an executor; results reach the folder."""
@@ -163,22 +185,54 @@ class GrowingMixin:
         except KeyError:  # a model that failed before its first batch
             return pd.DataFrame()
 
-    def _prune_thresholds(self) -> list[float]:
-        """Per-epoch values a model must reach to go on (NaN: no check), from the completed
-        models of earlier generations.
+    def _prune_thresholds(
+        self, generation: int | None = None, *, in_startup_block: bool = False
+    ) -> list[float]:
+        """Per-epoch values a model of ``generation`` (default: the current one) must reach
+        to go on (NaN: no check), from the completed models of earlier generations and,
+        while those are fewer than ``pruner_startup_models``, from the generation's own
+        startup block (which itself trains unpruned: ``in_startup_block``).
 
-        Computed here, when jobs are made, so that workers need no shared state; earlier
-        generations only, so the thresholds are the same whatever order models finish in,
-        on any executor, and after a resume."""
+        Computed here, when jobs are made, so that workers need no shared state. The
+        reference set is fixed by model ids, not by finishing order (the block trains
+        before the rest of its generation), so the thresholds are the same on any
+        executor and after a resume."""
         from .pruning import prune_thresholds
 
         if self.config.pruner == "none" or self.phenotypes.empty:
             return []
-        table = self.phenotypes
-        earlier = table[table["generation"] < self.generation]
-        completed = earlier[earlier["status"].isin(("ok", "timed_out"))]["model_id"]
-        curves = [self._val_curve(m) for m in completed]
+        generation = self.generation if generation is None else generation
+        completed = self._completed_ids()
+        reference = [m for m, g in completed.items() if g < generation]
+        if not in_startup_block and len(reference) < self.config.pruner_startup_models:
+            block = set(self._startup_block(generation))
+            reference += [m for m in completed if m in block]
+        curves = [self._val_curve(m) for m in reference]
         return prune_thresholds(self.config, [c for c in curves if len(c)])
+
+    def _startup_block(self, generation: int) -> list[str]:
+        """The first ``pruner_startup_models`` models of ``generation``, which train
+        unpruned to give the pruner its reference curves, when earlier generations hold
+        fewer completed models than that (generation 0, usually); else none."""
+        startup = self.config.pruner_startup_models
+        if self.config.pruner == "none":
+            return []
+        completed = self._completed_ids()
+        if sum(1 for g in completed.values() if g < generation) >= startup:
+            return []
+        table = self._all_genotypes
+        if table.empty:
+            return []
+        ids = table.loc[table["generation"] == generation, "model_id"].tolist()
+        return ids[:startup]
+
+    def _completed_ids(self) -> dict[str, int]:
+        """Model id -> generation of the models that trained to the end (ok, timed_out)."""
+        table = self.phenotypes
+        if table.empty:
+            return {}
+        done = table[table["status"].isin(USABLE_STATUSES)]
+        return dict(zip(done["model_id"], done["generation"].astype(int), strict=True))
 
     def _val_curve(self, model_id: str) -> list[float]:
         cache = self._curves

@@ -163,3 +163,22 @@ def test_summary_medians_ratios_and_paired_wins(tmp_path):
     write_json(path, {"runs": [r.to_dict() for r in runs], "summary": {"wine": summary}})
     loaded = json.loads(path.read_text())
     assert loaded["runs"][5]["test_accuracy"] is None  # NaN is JSON null
+
+
+def test_pruning_is_measured_seed_by_seed_against_the_unpruned_twin():
+    runs = [
+        _run("dlgene-tiers", 0, 0.80, 10.0),
+        _run("dlgene-tiers", 1, 0.90, 10.0),
+        _run("dlgene-tiers-unpruned", 0, 0.81, 10.0),
+        _run("dlgene-tiers-unpruned", 1, 0.90, 10.0),
+    ]
+    runs[0].epochs, runs[1].epochs, runs[2].epochs, runs[3].epochs = 60, 90, 100, 100
+    summary = summarize(runs)["wine"]
+    pruning = summary["dlgene-tiers"]["pruning"]
+    assert pruning["paired_seeds"] == 2
+    assert pruning["epochs_saved_median"] == pytest.approx(0.25)  # 40% and 10% saved
+    assert pruning["epochs_saved_min"] == pytest.approx(0.10)
+    assert pruning["test_delta_median"] == pytest.approx(-0.005)  # -0.01 and 0.0
+    assert "pruning" not in summary["dlgene-tiers-unpruned"]
+    table = markdown({"wine": summary}, "dlgene-tiers")
+    assert "| dlgene-tiers | 2 | 25%, 10% | 0.8500 / 0.8550 | -0.0050 |" in table

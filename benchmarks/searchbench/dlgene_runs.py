@@ -16,9 +16,10 @@ from dlgene_core.clade import Clade
 from dlgene_core.config import CladeConfig
 from dlgene_core.operators import from_row
 
-from .report import RunResult
+from .report import UNPRUNED, RunResult
 
-DLGENE_TOOLS = ("dlgene-random", "dlgene-tiers", "dlgene-aging")
+STRATEGY_TOOLS = ("dlgene-random", "dlgene-tiers", "dlgene-aging")
+DLGENE_TOOLS = (*STRATEGY_TOOLS, *(f"{t}{UNPRUNED}" for t in STRATEGY_TOOLS))
 
 
 def has_strategies() -> bool:
@@ -50,11 +51,14 @@ def strategy_settings(
 def run_dlgene(
     tool: str, cfg: CladeConfig, data_spec: Any, n_population: int, n_generations: int, folder: Path
 ) -> RunResult | str:
-    """Evolve one clade in this process (in-process executor); a string when it cannot run."""
-    strategy = tool.removeprefix("dlgene-")
+    """Evolve one clade in this process (in-process executor); a string when it cannot run.
+    A tool ending in ``-unpruned`` runs its strategy with ``pruner="none"``."""
+    strategy = tool.removeprefix("dlgene-").removesuffix(UNPRUNED)
     changes, note = strategy_settings(strategy, n_population, n_generations)
     if changes is None:
         return note
+    if tool.endswith(UNPRUNED):
+        changes = {**changes, "pruner": "none"}
     run_cfg = cfg.updated(**changes, executor="inprocess")
     started = time.perf_counter()
     with Clade(run_cfg, data=data_spec, folder=folder) as clade:

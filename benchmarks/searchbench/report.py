@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 BASELINE = "dlgene-random"
+UNPRUNED = "-unpruned"  # a dlgene tool's twin with pruner="none" (see dlgene_runs)
 
 
 @dataclass
@@ -56,7 +57,31 @@ def summarize(runs: list[RunResult]) -> dict[str, dict[str, dict[str, Any]]]:
             ]
             summary["beats_random_seeds"] = sum(a > b + 1e-9 for a, b in paired)
             summary["paired_seeds"] = len(paired)
+            twin = by_tool.get(f"{tool}{UNPRUNED}")
+            if twin:
+                summary["pruning"] = _pruning_summary(by_tool[tool], twin)
     return out
+
+
+def _pruning_summary(pruned: list[RunResult], unpruned: list[RunResult]) -> dict[str, Any]:
+    """What the pruner saved, seed by seed against the same strategy without it: the share
+    of epochs not trained and the change in the picked model's test accuracy."""
+    twin = {r.seed: r for r in unpruned}
+    pairs = [(r, twin[r.seed]) for r in pruned if r.seed in twin]
+    saved = [1.0 - a.epochs / b.epochs for a, b in pairs if b.epochs]
+    delta = [a.test_accuracy - b.test_accuracy for a, b in pairs]
+    return {
+        "paired_seeds": len(pairs),
+        "epochs_saved_median": float(np.median(saved)) if saved else math.nan,
+        "epochs_saved_min": float(np.min(saved)) if saved else math.nan,
+        "test_delta_median": float(np.median(delta)) if delta else math.nan,
+        "test_median_pruned": float(np.median([a.test_accuracy for a, _ in pairs]))
+        if pairs
+        else math.nan,
+        "test_median_unpruned": float(np.median([b.test_accuracy for _, b in pairs]))
+        if pairs
+        else math.nan,
+    }
 
 
 def _tool_summary(runs: list[RunResult]) -> dict[str, Any]:
@@ -110,7 +135,27 @@ def markdown(summary: dict[str, dict[str, dict[str, Any]]], default_tool: str) -
                 f"| {s['beats_random_seeds']}/{s['paired_seeds']} |"
             )
         parts.append("")
+        parts.extend(_pruning_lines(tools))
     return "\n".join(parts)
+
+
+def _pruning_lines(tools: dict[str, dict[str, Any]]) -> list[str]:
+    rows = [(tool, s["pruning"]) for tool, s in tools.items() if "pruning" in s]
+    if not rows:
+        return []
+    lines = [
+        "| pruner on vs off (paired seeds) | seeds | epochs saved (median, min) "
+        "| test acc on / off (medians) | test change (median of pairs) |",
+        "| --- " * 5 + "|",
+    ]
+    for tool, p in rows:
+        lines.append(
+            f"| {tool} | {p['paired_seeds']} "
+            f"| {p['epochs_saved_median']:.0%}, {p['epochs_saved_min']:.0%} "
+            f"| {_f(p['test_median_pruned'])} / {_f(p['test_median_unpruned'])} "
+            f"| {p['test_delta_median']:+.4f} |"
+        )
+    return [*lines, ""]
 
 
 def _f(value: float, digits: int = 4) -> str:
