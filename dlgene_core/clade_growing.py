@@ -204,7 +204,7 @@ class GrowingMixin:
         generation = self.generation if generation is None else generation
         completed = self._completed_ids()
         reference = [m for m, g in completed.items() if g < generation]
-        if not in_startup_block and len(reference) < self.config.pruner_startup_models:
+        if not in_startup_block:  # the block is empty once earlier generations suffice
             block = set(self._startup_block(generation))
             reference += [m for m in completed if m in block]
         curves = [self._val_curve(m) for m in reference]
@@ -214,9 +214,9 @@ class GrowingMixin:
         """The first ``pruner_startup_models`` models of ``generation``, which train
         unpruned to give the pruner its reference curves, when earlier generations hold
         fewer completed models than that (generation 0, usually); else none."""
-        startup = self.config.pruner_startup_models
         if self.config.pruner == "none":
             return []
+        startup = self.config.pruner_startup_models
         completed = self._completed_ids()
         if sum(1 for g in completed.values() if g < generation) >= startup:
             return []

@@ -72,16 +72,16 @@ def _pruning_summary(pruned: list[RunResult], unpruned: list[RunResult]) -> dict
     delta = [a.test_accuracy - b.test_accuracy for a, b in pairs]
     return {
         "paired_seeds": len(pairs),
-        "epochs_saved_median": float(np.median(saved)) if saved else math.nan,
+        "epochs_saved_median": _median(saved),
         "epochs_saved_min": float(np.min(saved)) if saved else math.nan,
-        "test_delta_median": float(np.median(delta)) if delta else math.nan,
-        "test_median_pruned": float(np.median([a.test_accuracy for a, _ in pairs]))
-        if pairs
-        else math.nan,
-        "test_median_unpruned": float(np.median([b.test_accuracy for _, b in pairs]))
-        if pairs
-        else math.nan,
+        "test_delta_median": _median(delta),
+        "test_median_pruned": _median([a.test_accuracy for a, _ in pairs]),
+        "test_median_unpruned": _median([b.test_accuracy for _, b in pairs]),
     }
+
+
+def _median(values: list[float]) -> float:
+    return float(np.median(values)) if values else math.nan
 
 
 def _tool_summary(runs: list[RunResult]) -> dict[str, Any]:
