@@ -11,6 +11,7 @@ from typing import Any
 from .config import CladeConfig
 from .data import (
     BUILTIN_DATASETS,
+    PER_CLASS_AVERAGE,
     Dataset,
     DataSpec,
     load_dataset,
@@ -35,7 +36,7 @@ def make_spec(
         "stratify": cfg.stratify,
         "min_validation_samples": cfg.min_validation_samples,
         "min_validation_per_class": cfg.min_validation_per_class,
-        "per_class_rule": "average",
+        "per_class_rule": PER_CLASS_AVERAGE,
         "scale_binary_features": False,
     }
     if isinstance(data, DataSpec):

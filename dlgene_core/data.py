@@ -27,6 +27,10 @@ from .errors import DataError
 
 BUILTIN_DATASETS = ("reuters", "digits", "mnist1d", "wine")
 FORMS = ("flat", "grid", "tokens")
+# how min_validation_per_class counts: "average" (classes x minimum in all) or "rarest"
+# (every class reaches the minimum; folders made before 2026-12-03 keep it)
+PER_CLASS_AVERAGE, PER_CLASS_RAREST = "average", "rarest"
+PER_CLASS_RULES = (PER_CLASS_AVERAGE, PER_CLASS_RAREST)
 SHARED_DATA_ENV = "DLGENE_DATA_DIR"  # optional folder: reuters_flat.npz / mnist1d.npz
 
 
@@ -45,9 +49,9 @@ class DataSpec:
     stratify: bool = False
     min_validation_samples: int = 0
     min_validation_per_class: int = 0
-    # "average": classes x min_validation_per_class in all; "rarest": every class (folders
-    # made before 2026-12-03 keep it, so they load the splits they were grown on)
-    per_class_rule: str = "rarest"
+    # PER_CLASS_RULES; folders made before 2026-12-03 keep "rarest", so they load the
+    # splits they were grown on
+    per_class_rule: str = PER_CLASS_RAREST
     # False: 0/1 features (bag of words, one-hot) are centred, not scaled, by the model's
     # Normalization layer; True: standardised like every feature (folders made before
     # 2026-12-03 keep it, so the models they grow match the ones grown before)
@@ -315,11 +319,12 @@ def validation_share(y: np.ndarray, spec: DataSpec) -> tuple[float, str]:
     fraction = spec.validation_fraction
     if not (spec.min_validation_samples or spec.min_validation_per_class):
         return fraction, ""
-    if spec.per_class_rule not in ("average", "rarest"):
-        raise DataError(f"per_class_rule {spec.per_class_rule!r}: allowed 'average' or 'rarest'")
+    if spec.per_class_rule not in PER_CLASS_RULES:
+        allowed = " or ".join(repr(r) for r in PER_CLASS_RULES)
+        raise DataError(f"per_class_rule {spec.per_class_rule!r}: allowed {allowed}")
     counts = np.bincount(y)
     counts = counts[counts > 0]
-    if spec.per_class_rule == "average":
+    if spec.per_class_rule == PER_CLASS_AVERAGE:
         per_class, rule = spec.min_validation_per_class * len(counts) / max(1, len(y)), "on average"
     else:
         per_class, rule = spec.min_validation_per_class / max(1, int(counts.min())), "each"

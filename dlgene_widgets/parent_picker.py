@@ -28,6 +28,10 @@ from ._panel import Panel
 from ._throttle import Throttle, when_idle
 
 TIERS, MANUAL = "tiers", "manual"
+# RELEASE_ONLY: the sliders send their value when a drag ends, not on every step. While one
+# update is in flight the browser holds back a widget's later ones, but a button click goes
+# at once; with continuous updates a drag followed by "use these parents" could store the
+# parents of an intermediate value, not the ones the preview shows.
 
 
 class ParentPicker(Panel):
@@ -56,7 +60,7 @@ class ParentPicker(Panel):
             step=0.05,
             description="top tier",
             readout_format=".2f",
-            continuous_update=True,
+            continuous_update=False,  # see RELEASE_ONLY
         ).add_class("dlgene-top-tier")
         self.random_slider = widgets.FloatSlider(
             value=self.random_tier,
@@ -65,7 +69,7 @@ class ParentPicker(Panel):
             step=0.05,
             description="random tier",
             readout_format=".2f",
-            continuous_update=True,
+            continuous_update=False,  # see RELEASE_ONLY
         ).add_class("dlgene-random-tier")
         self.mode_buttons = widgets.ToggleButtons(
             options=[("top + random tiers", TIERS), ("by hand", MANUAL)], value=TIERS
@@ -75,7 +79,7 @@ class ParentPicker(Panel):
             min=0,
             max=0,
             description="top K by rank",
-            continuous_update=True,
+            continuous_update=False,  # see RELEASE_ONLY
             style={"description_width": "initial"},
         ).add_class("dlgene-top-k")
         self.checkboxes: dict[str, widgets.Checkbox] = {}
@@ -312,8 +316,11 @@ class ParentPicker(Panel):
         except Exception as exc:  # shown beside the button: the user must see why
             self.message.value = error(f"{type(exc).__name__}: {exc}")
             return
+        how = ""
+        if self.mode == TIERS and self.tiers_apply:
+            how = f" (top {self.top_tier:.2f} + random {self.random_tier:.2f})"
         self.message.value = html.escape(
-            f"stored {len(chosen)} parents for generation {self.clade.generation}"
+            f"stored {len(chosen)} parents for generation {self.clade.generation}{how}"
         )
 
 

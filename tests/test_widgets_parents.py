@@ -100,12 +100,22 @@ def test_use_parents_with_tiers_and_errors_are_shown(clade):
     picker.random_slider.value = 0.0
     picker.use_button.click()
     assert list(clade.parents["reason"]) == ["top"] * 3
+    # the message names the tier values it stored with, so a user can check them
+    assert "stored 3 parents for generation 0 (top 0.30 + random 0.00)" in picker.message.value
     picker.mode = "manual"
     picker.picks = []
     picker.use_button.click()
     assert "no models picked" in picker.message.value
     with pytest.raises(ValueError, match="no models picked"):
         picker.use_parents()
+
+
+def test_sliders_send_their_value_when_released(clade):
+    """A continuous slider could still be sending steps when "use these parents" is
+    clicked (the click overtakes them), storing parents the preview never showed."""
+    picker = ParentPicker(clade)
+    sliders = (picker.top_slider, picker.random_slider, picker.rank_slider)
+    assert [s.continuous_update for s in sliders] == [False, False, False]
 
 
 def test_switching_to_tiers_clears_hand_ticks_and_hand_mode_disables_sliders(clade):
