@@ -115,6 +115,7 @@ class OverviewScatter(Panel):
         self.frame = overview_frame(clade)
         self.ids: list[str] = []
         self.front: list[str] = []
+        self._fronts: dict[str, list[str]] = {}  # x column -> front of self.frame
         objectives = objectives_of(clade.config)
         self.metric, self.metric_direction = objectives[0]
         if len(objectives) >= 2 and objectives[1][0] in X_CHOICES:
@@ -197,15 +198,26 @@ class OverviewScatter(Panel):
             self.draw()
 
     def refresh(self) -> None:
-        """Re-read the clade's finished models and redraw."""
+        """Re-read the clade's finished models and redraw, unless they are what is drawn
+        (phenotypes also change when a model starts; its dot comes when it finishes)."""
         with self._lock:
-            self.frame = overview_frame(self.clade)
+            frame = overview_frame(self.clade)
+            if self.ids and frame.equals(self.frame):
+                self._write_note(frame)  # a failed model (no metric) changes only the note
+                return
+            self.frame, self._fronts = frame, {}
             self.draw()
 
     # ------------------------------------------------------------------ drawing
     def front_for(self, x: str) -> list[str]:
         """The front in the (x, metric) plane: the clade's Pareto front when x is the
-        second objective, else the best-so-far front along x."""
+        second objective, else the best-so-far front along x. Computed once per frame and
+        x (switching x back and forth does not sort the run again)."""
+        if x not in self._fronts:
+            self._fronts[x] = self._compute_front(x)
+        return self._fronts[x]
+
+    def _compute_front(self, x: str) -> list[str]:
         objectives = objectives_of(self.clade.config)
         if len(objectives) == 2 and objectives[1][0] == x:
             pareto = self.clade.pareto()

@@ -66,6 +66,27 @@ def test_two_objectives_open_on_the_pareto_front_which_is_non_dominated(two_obje
     assert xs == sorted(xs) and len(xs) == len(scatter.front)
 
 
+def test_front_is_computed_once_per_set_of_finished_models(two_objectives):
+    """Switching x back and forth, or a refresh with no newly finished model, sorts
+    nothing again; a model finishing does."""
+    clade = two_objectives
+    scatter = OverviewScatter(clade)
+    computed = []
+    original = scatter._compute_front
+    scatter._compute_front = lambda x: computed.append(x) or original(x)
+    front = scatter.front
+    scatter.x_picker.value = "generation"
+    scatter.x_picker.value = "n_params"
+    scatter.refresh()
+    assert computed == ["generation"] and scatter.front == front
+    better = clade.phenotypes["model_id"].iloc[0]
+    table = clade.phenotypes.copy()
+    table.loc[table["model_id"] == better, ["val_accuracy", "n_params"]] = [0.999, 1.0]
+    clade.phenotypes = table
+    scatter.refresh()
+    assert computed == ["generation", "n_params"] and scatter.front == [better]
+
+
 def test_one_objective_draws_the_best_so_far_front(one_objective):
     scatter = OverviewScatter(one_objective)
     scatter.x_column = "generation"
