@@ -45,6 +45,8 @@ ALL = -3  # generation value meaning "every generation of the run"
 METRIC_COLUMNS = ("val_accuracy", "test_accuracy", "val_loss", "n_params", "train_time")
 BOOKKEEPING = ("parents", "mutations")
 SKIP = ("model_id", "kind")  # the index, and the same for every row
+ROW_PX, HEADER_PX, SCROLLBAR_PX = 22, 24, 18
+MIN_GRID_PX, MAX_GRID_PX = 120, 480  # a few rows fit without a void; many scroll
 
 
 def grid_columns(clade: Clade) -> list[str]:
@@ -113,6 +115,13 @@ def grid_frame(clade: Clade, generation: int = ALL) -> pd.DataFrame:
         [metric, "model_id"], ascending=[direction == "min", True], na_position="last"
     )
     return frame.set_index("model_id")
+
+
+def grid_height(n_rows: int) -> str:
+    """The grid's CSS height: its rows fit (no empty band under 4 models), up to a limit
+    past which it scrolls (1,000 rows do not push the panels below off the page)."""
+    wanted = HEADER_PX + ROW_PX * n_rows + SCROLLBAR_PX
+    return f"{min(MAX_GRID_PX, max(MIN_GRID_PX, wanted))}px"
 
 
 def column_widths(columns: list[str]) -> dict[str, int]:
@@ -184,13 +193,14 @@ class PopulationGrid(Panel):
         self.grid = DataGrid(
             self.frame,
             selection_mode="row",
-            base_row_size=22,
+            base_row_size=ROW_PX,
+            base_column_header_size=HEADER_PX,
             base_column_size=96,
             base_row_header_size=80,
             column_widths=column_widths(self.columns),
             renderers=_renderers(self.frame),
             horizontal_stripes=True,
-            layout=widgets.Layout(height="360px", width="100%"),
+            layout=widgets.Layout(height=grid_height(len(self.frame)), width="100%"),
         ).add_class("dlgene-grid")
         self.grid.transform([self._sort_transform()])
         self.grid.on_cell_click(self._on_cell_click)
@@ -279,6 +289,7 @@ class PopulationGrid(Panel):
                     self.grid.renderers = _renderers(frame)
                 self.grid.data = frame
                 self.frame = frame
+                self.grid.layout.height = grid_height(len(frame))
             self.row_ids = [str(m) for m in frame.index]
             counts = self.full_frame["status"].value_counts().to_dict()
             brushed = (

@@ -78,8 +78,11 @@ def test_filtered_ids_filter_the_rows_and_a_row_click_selects(tmp_path):
     assert sorted(grid.grid.data.index) == ["g0-001", "g1-004"]
     grid._on_cell_click({"primary_key_row": 1, "region": "body"})  # as the front end sends
     assert selection.model_id == grid.row_ids[1]
+    # two rows: the grid shrinks to them (header + 2 rows + scrollbar, at least 120 px)
+    assert grid.grid.layout.height == "120px"
     selection.filtered_ids = []
     assert len(grid.row_ids) == 16
+    assert grid.grid.layout.height == f"{24 + 16 * 22 + 18}px"  # 16 rows fit, no scrolling
 
 
 def test_csv_export_writes_the_rows_shown(tmp_path):
@@ -104,6 +107,7 @@ def test_a_thousand_rows_build(tmp_path):
     assert len(frame) == 1000 and frame.index.is_unique
     grid = PopulationGrid(clade)
     assert len(grid.grid.data) == 1000
+    assert grid.grid.layout.height == "480px"  # scrolls past 20 rows; panels stay in reach
     assert list(grid.grid.data.columns) == default_columns(clade)
 
 
