@@ -43,7 +43,8 @@ table { border-collapse: collapse; font-size: 0.85em; }
 th, td { padding: 3px 8px; border-bottom: 1px solid #e4e4e4; text-align: right; }
 th { background: #f3f3f3; } img { max-width: 100%; height: auto; }
 .figures { display: flex; flex-wrap: wrap; gap: 1em; } .meta { color: #666; }
-.scroll { overflow-x: auto; max-height: 40em; }
+.scroll { overflow: auto; max-height: 40em; border: 1px solid #e4e4e4; }
+.scroll th { position: sticky; top: 0; }
 """
 
 
@@ -74,8 +75,10 @@ def scatter_figure(clade: Clade) -> Figure:
         table[metric],
         c=table["generation"],
         cmap="viridis",
+        s=22,
+        alpha=0.7,  # children often share a parent's size: overlapping points stay visible
         edgecolors="k",
-        linewidths=0.4,
+        linewidths=0.3,
     )
     best = clade.best(1)
     if len(best):
