@@ -44,7 +44,8 @@ class ConfigEditor(Panel):
         self.read_only = list(read_only)
         self._scratch = self.config.copy()
         self.controls: dict[str, FieldControl] = {}
-        self.field_errors: dict[str, widgets.HTML] = {}
+        self.field_errors: dict[str, widgets.HTML] = {}  # field -> its note (help, error)
+        self._help: dict[str, str] = {}
         self.error_text = widgets.HTML("").add_class("dlgene-config-error")
         self.apply_button = widgets.Button(description="Apply", button_style="primary")
         self.apply_button.add_class("dlgene-btn-apply")
@@ -56,7 +57,7 @@ class ConfigEditor(Panel):
         sections = []
         titles = []
         for title, names in grouped_fields().items():
-            sections.append(widgets.VBox([self._field_row(name) for name in names]))
+            sections.append(widgets.VBox([w for name in names for w in self._field_row(name)]))
             titles.append(title)
         self.sections = widgets.Accordion(children=sections, titles=tuple(titles), selected_index=0)
         self.children = [
@@ -69,7 +70,10 @@ class ConfigEditor(Panel):
         self.on_close(lambda: self.config.unobserve(self._on_config_change))
 
     # ------------------------------------------------------------------ building
-    def _field_row(self, name: str) -> widgets.Widget:
+    def _field_row(self, name: str) -> tuple[widgets.Widget, widgets.HTML]:
+        """The field's row (name, control) and the note under it: its help, with the
+        validation error above it when there is one. One note for both and no box around
+        the pair: a dashboard builds this for every config field (about 70)."""
         control = make_control(name)
         self.controls[name] = control
         control.show(getattr(self.config, name))
@@ -79,15 +83,12 @@ class ConfigEditor(Panel):
         help_text = trait.help or _allowed_help(name)
         label = widgets.HTML(f"<b>{html.escape(name)}</b>", layout=widgets.Layout(width="190px"))
         label.tooltip = help_text
-        error = widgets.HTML("").add_class("dlgene-field-error")
-        self.field_errors[name] = error
-        help_html = widgets.HTML(
+        self._help[name] = (
             f"<span style='color:#666;font-size:smaller'>{html.escape(help_text)}</span>"
         )
-        return widgets.VBox(
-            [widgets.HBox([label, control.widget, error]), help_html],
-            layout=widgets.Layout(margin="0 0 6px 0"),
-        )
+        note = widgets.HTML(self._help[name], layout=widgets.Layout(margin="0 0 6px 0"))
+        self.field_errors[name] = note.add_class("dlgene-field-note")
+        return widgets.HBox([label, control.widget]), note
 
     # ------------------------------------------------------------------ edits
     def _on_edit(self, name: str) -> None:
@@ -167,11 +168,10 @@ class ConfigEditor(Panel):
             self._show(name, getattr(self.config, name))
 
     def _show_errors(self) -> None:
-        for name, label in self.field_errors.items():
+        for name, note in self.field_errors.items():
             message = self.errors.get(name, "")
-            label.value = (
-                f"<span style='color:#b00020'>{html.escape(message)}</span>" if message else ""
-            )
+            error = f"<span style='color:#b00020'>{html.escape(message)}</span><br>"
+            note.value = (error if message else "") + self._help[name]
         self.error_text.value = "<br>".join(
             f"<span style='color:#b00020'>{html.escape(m)}</span>" for m in self.errors.values()
         )

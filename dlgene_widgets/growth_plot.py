@@ -735,7 +735,13 @@ class GrowthPlot(Panel):
         in pooled marks updated in place (one colour per model, as in every figure)."""
         metric = self.compare_metric
         pruned = self._pruned_ids()
-        curves = [self.finished_curve(m) for m in self.compare_ids]
+        shown, curves, missing = [], [], []
+        for model_id in self.compare_ids:
+            try:
+                curves.append(self.finished_curve(model_id))
+                shown.append(model_id)
+            except KeyError:  # its growth tables are gone (a damaged or hand-edited folder)
+                missing.append(model_id)
         drawn = (metric, tuple(self.compare_ids), frozenset(pruned), curves)
         if self._compare_drawn is not None and _same_state(drawn, self._compare_drawn):
             return  # the picker, the best set and the metric each ask: draw a state once
@@ -743,7 +749,7 @@ class GrowthPlot(Panel):
         series: list[np.ndarray] = []
         entries: list[str] = []
         x_max = 1.0
-        for i, (model_id, finished) in enumerate(zip(self.compare_ids, curves, strict=True)):
+        for i, (model_id, finished) in enumerate(zip(shown, curves, strict=True)):
             line, points = self._compare_slot(i)
             colour = model_colour(model_id)
             x, y, ex, ey = finished.series(metric)
@@ -758,7 +764,12 @@ class GrowthPlot(Panel):
                 points.colors = [colour]
             note = " (pruned)" if model_id in pruned else ""
             entries.append(f"{_swatch(colour, dashed=bool(note))}{html.escape(model_id)}{note}")
-        for line, points in self._compare_slots[len(self.compare_ids) :]:
+        entries += [
+            f"<span style='color:#666'>{html.escape(m)}: no curve recorded "
+            "(`dlgene check` lists the damage)</span>"
+            for m in missing
+        ]
+        for line, points in self._compare_slots[len(shown) :]:
             for mark in (line, points):
                 with mark.hold_sync():
                     mark.x, mark.y = EMPTY, EMPTY

@@ -59,7 +59,9 @@ def test_invalid_value_shows_error_and_never_reaches_config():
     assert cfg.activations == CladeConfig().activations
     editor.controls["population_size"].widget.value = 4  # fixing it clears the error
     assert "population_size" not in editor.errors
-    assert editor.field_errors["population_size"].value == ""
+    note = editor.field_errors["population_size"].value
+    assert "#b00020" not in note and "population_size" not in note  # only the help is left
+    assert editor.config.class_traits()["population_size"].help in note
 
 
 def test_invalid_combinations_regularizers_and_float_range():

@@ -103,6 +103,19 @@ def test_compare_view_draws_finished_models(grown):
     assert plot.compare_ids == best and tuple(best) == plot.compare_picker.value
 
 
+def test_a_model_whose_growth_tables_are_gone_is_named_not_fatal(tmp_path):
+    """A damaged folder (growth tables deleted) opens: the compare view names the model
+    without a curve instead of raising from the panel's constructor."""
+    from analysis_helpers import fake_run  # phenotypes and genotypes only, no growth
+
+    clade = fake_run(tmp_path / "r", n=4, generations=1)
+    plot = GrowthPlot(clade, max_rate_hz=10)
+    assert plot.compare_ids == list(clade.best(5)["model_id"]) and plot.compare_ids
+    assert not any(len(m.x) for m in _lines(plot.compare_figure))  # nothing made up
+    for model_id in plot.compare_ids:
+        assert f"{model_id}: no curve recorded" in plot.compare_legend.value
+
+
 def test_generation_views_show_histogram_best_heatmap_lineage(grown):
     clade, _plot, views, _elapsed = grown
     assert "dlgene-generation-views" in views._dom_classes
