@@ -25,7 +25,6 @@ from dlgene_core.population import rank
 from ._genotype_text import short_genotype
 from ._hints import error, hint
 from ._panel import Panel
-from ._throttle import Throttle, when_idle
 
 TIERS, MANUAL = "tiers", "manual"
 # RELEASE_ONLY: the sliders send their value when a drag ends, not on every step. While one
@@ -110,21 +109,12 @@ class ParentPicker(Panel):
             self.stored,
         ]
         self.add_class("dlgene-parent-picker")
-        self._throttle = Throttle(
-            self.refresh, max_rate_hz, name="parent-picker", sync_on_main_thread=when_idle(clade)
-        )
-        self._names = ["phenotypes", "generation", "parents"]
-        clade.observe(self._on_clade_change, names=self._names)
-        self.on_close(lambda: clade.unobserve(self._on_clade_change, names=self._names))
-        self.on_close(self._throttle.close)
+        self.follow(clade, ["phenotypes", "generation", "parents"], max_rate_hz, "parent-picker")
         self.refresh()
         self._adopt_stored()
         self._enable_sliders()
 
     # ------------------------------------------------------------------ core -> panel
-    def _on_clade_change(self, _change) -> None:
-        self._throttle.request()
-
     def refresh(self) -> None:
         """Re-rank the current generation, rebuild the picks list and the preview."""
         with self._lock:

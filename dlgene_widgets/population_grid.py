@@ -37,7 +37,6 @@ from dlgene_core.operators import gene_columns
 from dlgene_core.records import PHENOTYPE_COLUMNS
 
 from ._panel import Panel
-from ._throttle import Throttle, when_idle
 from .population_table import CURRENT, FINAL, STATUS_COLOURS
 from .selection import ModelSelection
 
@@ -215,22 +214,15 @@ class PopulationGrid(Panel):
             self.column_chooser,
         ]
         self.add_class("dlgene-grid-panel")
-        self._throttle = Throttle(
-            self.refresh, max_rate_hz, name="population-grid", sync_on_main_thread=when_idle(clade)
-        )
-        self._names = ["genotypes", "phenotypes", "parents", "running_models", "generation"]
-        clade.observe(self._on_clade_change, names=self._names)
+        names = ["genotypes", "phenotypes", "parents", "running_models", "generation"]
+        self.follow(clade, names, max_rate_hz, "population-grid")
         self.selection.observe(self._on_filter, names="filtered_ids")
         self.selection.observe(self._on_selection, names="model_id")
-        self.on_close(lambda: clade.unobserve(self._on_clade_change, names=self._names))
         self.on_close(lambda: self.selection.unobserve(self._on_filter, names="filtered_ids"))
         self.on_close(lambda: self.selection.unobserve(self._on_selection, names="model_id"))
-        self.on_close(self._throttle.close)
         self.refresh()
 
     # ------------------------------------------------------------------ state -> grid
-    def _on_clade_change(self, _change) -> None:
-        self._throttle.request()
 
     def _on_filter(self, _change) -> None:
         self._show()
