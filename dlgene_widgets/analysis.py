@@ -31,9 +31,14 @@ class Analysis(Panel):
         self.parallel = ParallelCoordinates(clade, self.selection, max_rate_hz=max_rate_hz)
         # the forest is fitted only while its tab is shown (it costs a core for a second)
         self.importance = GeneImportance(clade, max_rate_hz=min(max_rate_hz, 0.5), active=False)
-        self.tabs = widgets.Tab(
-            children=[self.overview, self.parallel, self.importance], titles=TITLES
-        ).add_class("dlgene-analysis-tabs")
+        # Only the tab on screen holds its panel: bqplot lays out a figure in a hidden tab
+        # at width 0 (negative <rect> sizes, NaN transforms in the console) and keeps its
+        # DOM; a panel mounted when its tab opens is drawn at its real size.
+        self.holders = [widgets.VBox() for _ in TITLES]
+        self.holders[0].children = (self.overview,)
+        self.tabs = widgets.Tab(children=self.holders, titles=TITLES).add_class(
+            "dlgene-analysis-tabs"
+        )
         self.children = [self.tabs]
         self.add_class("dlgene-analysis")
         self.parallel.active = False  # the first tab is on screen
@@ -42,9 +47,13 @@ class Analysis(Panel):
             self.on_close(panel.close)
 
     def _on_tab(self, change) -> None:
-        """Only the tab on screen follows the run; the others catch up when shown."""
-        for index, panel in enumerate((self.overview, self.parallel, self.importance)):
-            panel.active = change["new"] == index
+        """Only the tab on screen holds its panel and follows the run; the others catch up
+        when shown."""
+        panels = (self.overview, self.parallel, self.importance)
+        for index, (holder, panel) in enumerate(zip(self.holders, panels, strict=True)):
+            shown = change["new"] == index
+            holder.children = (panel,) if shown else ()
+            panel.active = shown
 
     def throttles(self) -> list:
         return [self.overview._throttle, self.parallel._throttle, self.importance._throttle]

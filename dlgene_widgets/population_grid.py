@@ -44,7 +44,7 @@ ALL = -3  # generation value meaning "every generation of the run"
 METRIC_COLUMNS = ("val_accuracy", "test_accuracy", "val_loss", "n_params", "train_time")
 BOOKKEEPING = ("parents", "mutations")
 SKIP = ("model_id", "kind")  # the index, and the same for every row
-ROW_PX, HEADER_PX, SCROLLBAR_PX = 22, 24, 18
+ROW_PX, HEADER_PX, SCROLLBAR_PX = 22, 20, 18  # HEADER_PX: ipydatagrid's default header
 MIN_GRID_PX, MAX_GRID_PX = 120, 480  # a few rows fit without a void; many scroll
 
 
@@ -193,7 +193,6 @@ class PopulationGrid(Panel):
             self.frame,
             selection_mode="row",
             base_row_size=ROW_PX,
-            base_column_header_size=HEADER_PX,
             base_column_size=96,
             base_row_header_size=80,
             column_widths=column_widths(self.columns),

@@ -82,7 +82,7 @@ def test_filtered_ids_filter_the_rows_and_a_row_click_selects(tmp_path):
     assert grid.grid.layout.height == "120px"
     selection.filtered_ids = []
     assert len(grid.row_ids) == 16
-    assert grid.grid.layout.height == f"{24 + 16 * 22 + 18}px"  # 16 rows fit, no scrolling
+    assert grid.grid.layout.height == f"{20 + 16 * 22 + 18}px"  # 16 rows fit, no scrolling
 
 
 def test_csv_export_writes_the_rows_shown(tmp_path):

@@ -194,6 +194,19 @@ def test_gene_importance_needs_five_models_then_draws_bars(tmp_path, one_objecti
     assert np.all(np.asarray(importance.bars.y) >= 0)
 
 
+def test_only_the_tab_on_screen_holds_its_panel(one_objective):
+    """A figure in a hidden tab is laid out at width 0 by the browser; each panel is
+    mounted when its tab opens and unmounted when another one does."""
+    analysis = Analysis(one_objective)
+    held = lambda: [list(h.children) for h in analysis.holders]  # noqa: E731
+    assert held() == [[analysis.overview], [], []]
+    analysis.tabs.selected_index = 1
+    assert held() == [[], [analysis.parallel], []]
+    assert analysis.parallel.active and not analysis.overview.active
+    analysis.tabs.selected_index = 0
+    assert held() == [[analysis.overview], [], []] and not analysis.parallel.active
+
+
 def test_empty_run_shows_hints_not_errors(tmp_path):
     from dlgene_core import GAFC1, CladeConfig
 

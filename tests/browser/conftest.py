@@ -530,9 +530,6 @@ def served_app(
                 _open_lab(app)
             yield app
         finally:
-            import os as _os  # SCRATCH: console dump
-            if _os.environ.get("DLGENE_CONSOLE_DUMP"):
-                Path(_os.environ["DLGENE_CONSOLE_DUMP"] + f"-{frontend}.txt").write_text("\n".join(console))
             context.close()
     shutil.rmtree(root / ".jupyter-home", ignore_errors=True)
 

@@ -410,3 +410,15 @@ def test_no_request_leaves_loopback(app: App) -> None:
             f"(aborted): {known}",
             stacklevel=1,
         )
+
+
+# What bqplot logs when it lays out a figure it cannot see (a hidden tab: width 0 minus the
+# margins); a person sees nothing, but the figure is drawn wrong until the next resize.
+LAYOUT_ERRORS = ("attribute width: A negative value", "attribute height: A negative value")
+
+
+def test_no_figure_is_laid_out_at_a_negative_size(app: App) -> None:
+    """Over the whole session (render, grow, the analysis tabs, evolve), no figure was laid
+    out in a hidden container: the analysis tabs mount a panel only when it is shown."""
+    errors = [m for m in app.console if any(e in m for e in LAYOUT_ERRORS)]
+    assert errors == [], errors[:5]
