@@ -32,8 +32,8 @@ class Analysis(Panel):
         # the forest is fitted only while its tab is shown (it costs a core for a second)
         self.importance = GeneImportance(clade, max_rate_hz=min(max_rate_hz, 0.5), active=False)
         # Only the tab on screen holds its panel: bqplot lays out a figure in a hidden tab
-        # at width 0 (negative <rect> sizes, NaN transforms in the console) and keeps its
-        # DOM; a panel mounted when its tab opens is drawn at its real size.
+        # at width 0 (negative <rect> sizes in the console) and keeps its DOM; a panel
+        # mounted when its tab opens is drawn at its real size.
         self.holders = [widgets.VBox() for _ in TITLES]
         self.holders[0].children = (self.overview,)
         self.tabs = widgets.Tab(children=self.holders, titles=TITLES).add_class(

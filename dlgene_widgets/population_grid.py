@@ -222,7 +222,6 @@ class PopulationGrid(Panel):
         self.refresh()
 
     # ------------------------------------------------------------------ state -> grid
-
     def _on_filter(self, _change) -> None:
         self._show()
 
