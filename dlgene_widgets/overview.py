@@ -130,7 +130,9 @@ class OverviewScatter(Panel):
         widgets.link((self.colour_picker, "value"), (self, "colour_by"))
         self._x_linear, self._x_log = bq.LinearScale(), bq.LogScale()
         self._y = bq.LinearScale()
-        self._colour_scale = bq.ColorScale(scheme="viridis")
+        # A fixed domain: a colour keeps its generation as the run grows, and the colour bar
+        # has ticks before any model has finished (an empty domain drew them at NaN).
+        self._colour_scale = bq.ColorScale(scheme="viridis", min=0.0, max=1.0)
         self.scatter = bq.Scatter(
             x=[],
             y=[],
@@ -267,7 +269,9 @@ class OverviewScatter(Panel):
             self.x_axis.label = x
             self.x_axis.tick_format = "d" if x == "generation" else ".2s" if log_x else ".3~g"
             generations = frame["generation"].to_numpy(dtype=int) if len(frame) else []
-            self.colour_axis.tick_values = list(range(int(max(generations, default=0)) + 1))
+            last = max(int(max(generations, default=0)), self.clade.config.generations - 1, 1)
+            self._colour_scale.min, self._colour_scale.max = 0.0, float(last)
+            self.colour_axis.tick_values = list(range(0, last + 1, -(-(last + 1) // 8)))
             if x == "generation" and len(xs):
                 self.x_axis.tick_values = list(range(int(xs.max()) + 1))
                 self._x_linear.min, self._x_linear.max = -0.5, float(xs.max()) + 0.5

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from analysis_helpers import fake_run
 
+from dlgene_core import GAFC1, CladeConfig
 from dlgene_core.pareto import dominates
 from dlgene_widgets import Analysis, OverviewScatter, PopulationGrid
 from dlgene_widgets.overview import front_ids, short_genotype
@@ -124,6 +125,35 @@ def test_colour_by_status_and_generation(one_objective):
     assert not scatter.colour_axis.visible
 
 
+def test_colour_bar_spans_the_runs_generations_before_any_model_finishes(tmp_path):
+    """The colour domain is fixed by the run's generations, so the bar has ticks on an empty
+    run (bqplot drew them at translate(0,NaN) from an empty domain) and a colour stays with
+    its generation as later generations arrive."""
+    empty = GAFC1(
+        CladeConfig(population_size=4, generations=3, seed=1),
+        data="digits",
+        folder=tmp_path / "empty",
+    )
+    scatter = OverviewScatter(empty)
+    scale = scatter.scatter.scales["color"]
+    assert (scale.min, scale.max) == (0.0, 2.0)
+    assert scatter.colour_axis.tick_values.tolist() == [0, 1, 2]
+    running = OverviewScatter(fake_run(tmp_path / "run", generations=2))  # config: 5
+    scale = running.scatter.scales["color"]
+    assert (scale.min, scale.max) == (0.0, 4.0)
+    assert set(running.scatter.color) == {0.0, 1.0}
+
+
+def test_colour_bar_ticks_stay_few_on_a_long_run(tmp_path):
+    clade = GAFC1(
+        CladeConfig(population_size=4, generations=40, seed=1),
+        data="digits",
+        folder=tmp_path / "long",
+    )
+    ticks = OverviewScatter(clade).colour_axis.tick_values.tolist()
+    assert ticks[0] == 0 and len(ticks) <= 8 and ticks == sorted(set(ticks))
+
+
 def test_click_selects_everywhere_and_grid_follows(one_objective, tmp_path):
     selection = ModelSelection()
     scatter = OverviewScatter(one_objective, selection)
@@ -208,8 +238,6 @@ def test_only_the_tab_on_screen_holds_its_panel(one_objective):
 
 
 def test_empty_run_shows_hints_not_errors(tmp_path):
-    from dlgene_core import GAFC1, CladeConfig
-
     clade = GAFC1(CladeConfig(population_size=3), data="digits", folder=tmp_path / "e")
     analysis = Analysis(clade)
     assert analysis.overview.ids == [] and "no finished model yet" in analysis.overview.note.value
