@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dlgene_core import CladeConfig, DataSpec, load_dataset
 from dlgene_core.pruning import prune_thresholds
@@ -110,16 +112,45 @@ def test_model_below_the_threshold_is_pruned_after_warmup(digits) -> None:
     assert last["status"] == "ok" and last["epochs_run"] == 2
 
 
-def test_median_thresholds_follow_optuna() -> None:
+def test_median_thresholds_take_each_completed_models_best_so_far() -> None:
     cfg = CladeConfig(pruner="median", pruner_warmup_epochs=1, pruner_startup_models=3)
     curves = [[0.1, 0.2, 0.3], [0.2, 0.4], [0.3, 0.6, 0.9], [0.5]]
     thresholds = prune_thresholds(cfg, curves)
     assert math.isnan(thresholds[0])  # warm-up epoch
-    assert thresholds[1:] == pytest.approx([0.4, 0.6])
+    # epoch 1: median(0.2, 0.4, 0.6, 0.5); epoch 2: median(0.3, 0.4 held, 0.9, 0.5 held)
+    assert thresholds[1:] == pytest.approx([0.45, 0.45])
     assert prune_thresholds(cfg.updated(pruner_startup_models=5), curves) == []
     assert prune_thresholds(cfg.updated(pruner="none"), curves) == []
     loss = prune_thresholds(cfg.updated(selection_metric="val_loss"), curves)
-    assert loss[1:] == pytest.approx([0.4, 0.6])  # the median either way
+    assert loss[1:] == pytest.approx([0.25, 0.25])  # running minima 0.1, 0.2, 0.3, 0.5
+
+
+def test_models_that_stopped_early_still_set_the_late_thresholds() -> None:
+    """Early stopping ends the poor models first, so the models still running at a late
+    epoch are the good ones; a median of those alone pruned a child as good as the best."""
+    cfg = CladeConfig(pruner="median", pruner_warmup_epochs=1, pruner_startup_models=3)
+    good = [0.5, 0.7, 0.80, 0.82, 0.83]
+    curves = [good, good, [0.3, 0.4], [0.3, 0.45], [0.6, 0.78, 0.81]]
+    thresholds = prune_thresholds(cfg, curves)
+    assert thresholds[4] == pytest.approx(0.81)  # not 0.83, the median of the two long runs
+    assert thresholds[4] < 0.825  # a child at 0.825 by epoch 5 trains on
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.lists(st.floats(0.0, 1.0), min_size=1, max_size=8), min_size=3, max_size=8),
+    st.sampled_from(["val_accuracy", "val_loss"]),
+    st.sampled_from(["median", "halving"]),
+)
+def test_thresholds_never_loosen_from_one_checked_epoch_to_the_next(curves, metric, pruner):
+    """Each reference value is a best so far, held to the end, so the bar a model must reach
+    only rises (accuracy) or falls (loss) as it trains."""
+    cfg = CladeConfig(
+        pruner=pruner, pruner_warmup_epochs=1, pruner_startup_models=3, selection_metric=metric
+    )
+    checked = [t for t in prune_thresholds(cfg, curves) if not math.isnan(t)]
+    steps = np.diff(checked)
+    assert np.all(steps <= 1e-12) if metric == "val_loss" else np.all(steps >= -1e-12)
 
 
 def test_halving_checks_only_rungs_and_keeps_the_top_third() -> None:
