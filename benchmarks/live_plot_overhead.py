@@ -37,7 +37,7 @@ def make_config(population: int, epochs: int, batch: tuple[int, int]) -> CladeCo
 
 
 def grow_once(
-    config: CladeConfig, folder: Path, with_dashboard: bool
+    config: CladeConfig, folder: Path, with_dashboard: bool, cpu_budget: float | None = None
 ) -> tuple[float, int, int, float, float]:
     """Seconds for grow_models, batches seen, live-plot flushes, the CPU seconds the
     panels spent updating (both 0 when bare) and the whole process's CPU seconds (every
@@ -49,7 +49,8 @@ def grow_once(
     if with_dashboard:
         from dlgene_widgets import CladeDashboard
 
-        dashboard = CladeDashboard(clade)
+        budget = {} if cpu_budget is None else {"cpu_budget": cpu_budget}
+        dashboard = CladeDashboard(clade, **budget)
     started, cpu_started = time.perf_counter(), time.process_time()
     clade.grow_models()
     elapsed = time.perf_counter() - started
@@ -99,6 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--population", type=int, default=6)
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument(
+        "--cpu-budget",
+        type=float,
+        default=None,
+        help="CladeDashboard(cpu_budget=...); default: its own",
+    )
     args = parser.parse_args(argv)
     repeats, population, epochs = args.repeats, args.population, args.epochs
     if args.quick:
@@ -115,7 +122,9 @@ def main(argv: list[str] | None = None) -> int:
         order = (False, True) if repeat % 2 == 0 else (True, False)
         for with_dashboard in order:
             folder = root / f"r{repeat}-{'dash' if with_dashboard else 'bare'}"
-            elapsed, batches, flushes, busy, cpu = grow_once(config, folder, with_dashboard)
+            elapsed, batches, flushes, busy, cpu = grow_once(
+                config, folder, with_dashboard, args.cpu_budget
+            )
             times[with_dashboard].append(elapsed)
             cpus[with_dashboard].append(cpu)
             if with_dashboard:
