@@ -14,8 +14,9 @@ unpruned run under both rules, so this isolates the rule from what breeding does
   epoch k, so a model that stopped early (early stopping, a shorter ``epochs`` gene) drops
   out of the later thresholds.
 
-For each rule: models stopped, epochs saved, how many of the run's ten best models (by
-validation) it stops, and the best validation value it keeps against the run's best.
+For each rule: models stopped, epochs saved, how many of the models that ``tiers`` takes as
+its top tier unpruned (each generation's best ``top_tier`` share by the selection metric) it
+stops, which changes the parents, and the best value it keeps against the run's best.
 
     python benchmarks/search_quality.py --datasets reuters --tools dlgene-tiers-unpruned \\
         --seeds 3 --workdir runs
@@ -33,6 +34,7 @@ from pathlib import Path
 
 from dlgene_core.config import CladeConfig
 from dlgene_core.growth import _misses
+from dlgene_core.population import tier_sizes
 from dlgene_core.pruning import best_so_far, prune_thresholds, thresholds_over
 from dlgene_core.storage import ExperimentFolder
 
@@ -43,11 +45,12 @@ RULES: dict[str, Rule] = {
         thresholds_over(cfg, curves) if len(curves) >= max(1, cfg.pruner_startup_models) else []
     ),
 }
-TOP = 10  # "the run's best models": this many, by the selection metric
+Model = tuple[str, int, list[float], float]  # id, generation, curve, its recorded metric
 
 
-def read_run(folder: Path, metric: str) -> list[tuple[str, int, list[float]]]:
-    """(model id, generation, validation curve) for every grown model, in job order."""
+def read_run(folder: Path, metric: str) -> list[Model]:
+    """(model id, generation, validation curve, recorded value of ``metric``) for every
+    grown model, in job order."""
     store = ExperimentFolder(folder, read_only=True)
     phenotypes = store.read_table("phenotypes")
     phenotypes = phenotypes[phenotypes["status"].isin(("ok", "timed_out"))]
@@ -56,7 +59,8 @@ def read_run(folder: Path, metric: str) -> list[tuple[str, int, list[float]]]:
         epochs = store.read_growth(row.model_id, "epochs")
         curve = [float(v) for v in epochs[metric]] if not epochs.empty else []
         if curve:
-            models.append((str(row.model_id), int(row.generation), curve))
+            value = float(getattr(row, metric))
+            models.append((str(row.model_id), int(row.generation), curve, value))
     return models
 
 
@@ -69,12 +73,16 @@ def stop_epoch(curve: list[float], thresholds: list[float], metric: str) -> int:
     return len(curve)
 
 
-def replay(models, cfg: CladeConfig, rule: Rule) -> dict[str, object]:
+def replay(models: list[Model], cfg: CladeConfig, rule: Rule) -> dict[str, float]:
     metric = cfg.selection_metric
+    order = _order(models, metric.endswith("loss"))
     completed: dict[str, tuple[int, list[float]]] = {}
     trained: dict[str, int] = {}
-    for generation in sorted({g for _, g, _ in models}):
-        members = [(m, c) for m, g, c in models if g == generation]
+    top_tiers: list[str] = []
+    for generation in sorted({g for _, g, _, _ in models}):
+        members = [(m, c) for m, g, c, _ in models if g == generation]
+        by_value = sorted((m for m, g, _, _ in models if g == generation), key=order)
+        top_tiers += by_value[: max(1, tier_sizes(len(members), cfg.top_tier, 0.0)[0])]
         earlier = [c for g, c in completed.values() if g < generation]
         block = (
             members[: cfg.pruner_startup_models] if len(earlier) < cfg.pruner_startup_models else []
@@ -88,18 +96,23 @@ def replay(models, cfg: CladeConfig, rule: Rule) -> dict[str, object]:
             trained[model_id] = stop_epoch(curve, thresholds, metric)
             if trained[model_id] == len(curve):
                 completed[model_id] = (generation, curve)
-    sign = -1.0 if metric.endswith("loss") else 1.0
-    final = {m: sign * max(sign * v for v in c if math.isfinite(v)) for m, _, c in models}
-    ranked = sorted(final, key=lambda m: -sign * final[m])
+    final = {m: v for m, _, _, v in models}
+    ranked = sorted(final, key=order)
     kept = [m for m in ranked if m in completed]
-    full = sum(len(c) for _, _, c in models)
     return {
         "stopped": len(models) - len(completed),
-        "saved": 1.0 - sum(trained.values()) / full,
-        "top_stopped": sum(1 for m in ranked[:TOP] if m not in completed),
+        "saved": 1.0 - sum(trained.values()) / sum(len(c) for _, _, c, _ in models),
+        "parents_stopped": sum(1 for m in top_tiers if m not in completed),
+        "parents": len(top_tiers),
         "best_kept": final[kept[0]] if kept else math.nan,
         "best": final[ranked[0]],
     }
+
+
+def _order(models: list[Model], lower_is_better: bool) -> Callable[[str], tuple[float, str]]:
+    """Sort key: best recorded value first, ties by model id (as the tiers rank)."""
+    values = {m: (v if lower_is_better else -v) for m, _, _, v in models}
+    return lambda m: (values[m], m)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -123,24 +136,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             else args.startup,
         )
         models = read_run(folder, cfg.selection_metric)
-        print(f"{folder.name}: {len(models)} models, {sum(len(c) for *_, c in models)} epochs")
+        print(f"{folder.name}: {len(models)} models, {sum(len(c) for _, _, c, _ in models)} epochs")
         for name, rule in RULES.items():
             r = replay(models, cfg, rule)
             rows[name].append(r)
             print(
                 f"  {name:9s} stops {r['stopped']:3d}, saves {r['saved']:5.1%} of epochs, "
-                f"stops {r['top_stopped']} of the {TOP} best; keeps best {r['best_kept']:.4f} "
-                f"(run's best {r['best']:.4f})"
+                f"stops {r['parents_stopped']} of {r['parents']} top-tier parents; "
+                f"keeps best {r['best_kept']:.4f} (run's best {r['best']:.4f})"
             )
     if len(args.folders) > 1:
         print("medians over runs:")
         for name, results in rows.items():
             saved = statistics.median(r["saved"] for r in results)
-            top = statistics.median(r["top_stopped"] for r in results)
+            top = sum(r["parents_stopped"] for r in results)
+            parents = sum(r["parents"] for r in results)
             lost = statistics.median(r["best"] - r["best_kept"] for r in results)
             print(
-                f"  {name:9s} saves {saved:5.1%}, stops {top} of the {TOP} best, "
-                f"best lost {lost:.4f}"
+                f"  {name:9s} saves {saved:5.1%}, stops {top} of {parents} top-tier parents "
+                f"in all, best lost {lost:.4f}"
             )
     return 0
 

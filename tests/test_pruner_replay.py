@@ -21,8 +21,8 @@ POOR = [0.2, 0.25, 0.3, 0.3]
 
 
 def _models():
-    block = [(f"g0-{i:03d}", 0, c) for i, c in enumerate(BLOCK)]
-    return [*block, ("g0-005", 0, CHILD), ("g0-006", 0, POOR)]
+    curves = [*BLOCK, CHILD, POOR]
+    return [(f"g0-{i:03d}", 0, c, max(c)) for i, c in enumerate(curves)]
 
 
 def test_reported_values_stop_a_child_as_good_as_the_best_and_held_ones_do_not():
@@ -35,5 +35,10 @@ def test_reported_values_stop_a_child_as_good_as_the_best_and_held_ones_do_not()
     total = sum(len(c) for c in [*BLOCK, CHILD, POOR])
     assert reported["saved"] == pytest.approx((2 + 1) / total)
     assert held["saved"] == pytest.approx(2 / total)
-    assert reported["top_stopped"] == 2 and held["top_stopped"] == 1  # of 7 models
+    # the top tier (20% of 7: one model) is a long run (0.83): neither stops it
+    assert held["parents"] == reported["parents"] == 1
+    assert held["parents_stopped"] == reported["parents_stopped"] == 0
+    wider = cfg.updated(top_tier=0.5)  # 4 parents: both long runs, the child, 0.81
+    assert replay(_models(), wider, RULES["held"])["parents_stopped"] == 0
+    assert replay(_models(), wider, RULES["reported"])["parents_stopped"] == 1  # the child
     assert held["best_kept"] == reported["best_kept"] == held["best"] == pytest.approx(0.83)
