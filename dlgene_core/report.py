@@ -66,20 +66,35 @@ def png_data_uri(fig: Figure) -> str:
 
 
 def scatter_figure(clade: Clade) -> Figure:
-    """Every usable model: size against the selection metric, coloured by generation."""
+    """Every usable model: size against the selection metric, coloured by generation.
+    Models with the same size and score (a child that repeats its parent's size and
+    result) draw as one larger point labelled with their count, coloured by the latest."""
     metric = clade.config.selection_metric
     table = clade.phenotypes[np.isfinite(clade.phenotypes[metric].astype(float))]
+    points_table = (
+        table.groupby(["n_params", metric], sort=False)
+        .agg(generation=("generation", "max"), models=("model_id", "size"))
+        .reset_index()
+    )
     fig, ax = _figure()
     points = ax.scatter(
-        table["n_params"].clip(lower=1),
-        table[metric],
-        c=table["generation"],
+        points_table["n_params"].clip(lower=1),
+        points_table[metric],
+        c=points_table["generation"],
         cmap="viridis",
-        s=22,
-        alpha=0.7,  # children often share a parent's size: overlapping points stay visible
+        s=22 * points_table["models"],
+        alpha=0.7,
         edgecolors="k",
         linewidths=0.3,
     )
+    for row in points_table[points_table["models"] > 1].itertuples():
+        ax.annotate(
+            f"x{row.models}",
+            (max(float(row.n_params), 1.0), float(getattr(row, metric))),
+            xytext=(6, 4),
+            textcoords="offset points",
+            fontsize=7,
+        )
     best = clade.best(1)
     if len(best):
         ax.scatter(best["n_params"], best[metric], s=200, marker="*", c="red", label="best")
