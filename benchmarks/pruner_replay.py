@@ -45,6 +45,7 @@ RULES: dict[str, Rule] = {
         thresholds_over(cfg, curves) if len(curves) >= max(1, cfg.pruner_startup_models) else []
     ),
 }
+
 Model = tuple[str, int, list[float], float]  # id, generation, curve, its recorded metric
 
 
