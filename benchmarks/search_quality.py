@@ -230,6 +230,21 @@ def run_one(
     return run_peer(tool, cfg, dataset, population * generations, seed, workdir / "kt")
 
 
+def occupied_folders(args: argparse.Namespace, workdir: Path) -> list[str]:
+    """The run folders this invocation would make that ``workdir`` already holds (a second
+    run into the same folder would stop at its first one, a clade that exists)."""
+    taken = []
+    for name in args.datasets:
+        bench = BENCHMARKS[name]
+        n_seeds = args.seeds or (QUICK["seeds"] if args.quick else bench.seeds)
+        for seed in range(args.first_seed, args.first_seed + n_seeds):
+            tools = [t for t in args.tools if t in DLGENE_TOOLS]
+            for suffix in ("data", *tools):
+                if (workdir / f"{name}-seed{seed}-{suffix}").exists():
+                    taken.append(f"{name}-seed{seed}-{suffix}")
+    return taken
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -328,6 +343,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     data_dir = data_folder(args)
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="search-quality-")).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
+    taken = occupied_folders(args, workdir)
+    if taken:
+        raise SystemExit(
+            f"--workdir {workdir} already holds {', '.join(taken[:4])}"
+            + (f" and {len(taken) - 4} more" if len(taken) > 4 else "")
+            + "; allowed: a folder without these runs (pick another, or remove them)"
+        )
     marked = default_tool()
     document: dict[str, Any] = {
         "benchmark": "search_quality",

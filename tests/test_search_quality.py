@@ -182,3 +182,19 @@ def test_pruning_is_measured_seed_by_seed_against_the_unpruned_twin():
     assert "pruning" not in summary["dlgene-tiers-unpruned"]
     table = markdown({"wine": summary}, "dlgene-tiers")
     assert "| dlgene-tiers | 2 | 25%, 10% | 0.8500 / 0.8550 | -0.0050 |" in table
+
+
+def test_a_workdir_that_already_holds_the_runs_is_refused_before_any_training(tmp_path):
+    import search_quality
+
+    argv = ["--datasets", "digits", "--tools", "dlgene-tiers", "optuna-tpe", "--seeds", "2"]
+    argv += ["--workdir", str(tmp_path)]
+    args = search_quality.parse_args(argv)
+    assert search_quality.occupied_folders(args, tmp_path) == []
+    (tmp_path / "digits-seed1-data").mkdir()
+    (tmp_path / "digits-seed0-dlgene-tiers").mkdir()
+    (tmp_path / "digits-seed0-optuna-tpe").mkdir()  # peers keep no run folder of this name
+    taken = search_quality.occupied_folders(args, tmp_path)
+    assert taken == ["digits-seed0-dlgene-tiers", "digits-seed1-data"]
+    with pytest.raises(SystemExit, match="already holds digits-seed0-dlgene-tiers, digits-seed1"):
+        search_quality.main(argv)
