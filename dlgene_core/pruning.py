@@ -9,10 +9,10 @@ before epoch k (early stopping, or fewer epochs in its genotype) keeps its best 
 that is what it holds, since it keeps its best epoch's weights. Taking only the models still
 running at epoch k, as Optuna does (its trials all run every step), would set late
 thresholds from the long runs alone, which early stopping leaves to the good models: on
-Reuters that pruned children at 0.82 validation accuracy while the best reached 0.83.
+Reuters (seed 2) that pruned, at epoch 6, a child that finishes second of its generation.
 
-- ``median`` (Optuna's MedianPruner): threshold k is the median of completed models'
-  value at epoch k, for epochs past ``pruner_warmup_epochs``, once
+- ``median`` (Optuna's MedianPruner): threshold k is the median of those values at epoch
+  k, for epochs past ``pruner_warmup_epochs``, once
   ``pruner_startup_models`` models have completed.
 - ``halving`` (asynchronous successive halving): checks only at rungs, epochs
   ``warmup * rate**i`` (warmup at least 1), where a model must be in the best ``1/rate``

@@ -11,6 +11,7 @@ selects the model in every panel through the shared ``ModelSelection``.
 from __future__ import annotations
 
 import html
+import math
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -271,7 +272,8 @@ class OverviewScatter(Panel):
             generations = frame["generation"].to_numpy(dtype=int) if len(frame) else []
             last = max(int(max(generations, default=0)), self.clade.config.generations - 1, 1)
             self._colour_scale.min, self._colour_scale.max = 0.0, float(last)
-            self.colour_axis.tick_values = list(range(0, last + 1, -(-(last + 1) // 8)))
+            step = math.ceil((last + 1) / 8)  # at most 8 ticks on a long run
+            self.colour_axis.tick_values = list(range(0, last + 1, step))
             if x == "generation" and len(xs):
                 self.x_axis.tick_values = list(range(int(xs.max()) + 1))
                 self._x_linear.min, self._x_linear.max = -0.5, float(xs.max()) + 0.5
