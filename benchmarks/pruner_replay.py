@@ -36,6 +36,7 @@ from dlgene_core.config import CladeConfig
 from dlgene_core.growth import _misses
 from dlgene_core.population import tier_sizes
 from dlgene_core.pruning import best_so_far, prune_thresholds, thresholds_over
+from dlgene_core.records import USABLE_STATUSES
 from dlgene_core.storage import ExperimentFolder
 
 Rule = Callable[[CladeConfig, list[list[float]]], list[float]]
@@ -54,7 +55,7 @@ def read_run(folder: Path, metric: str) -> list[Model]:
     grown model, in job order."""
     store = ExperimentFolder(folder, read_only=True)
     phenotypes = store.read_table("phenotypes")
-    phenotypes = phenotypes[phenotypes["status"].isin(("ok", "timed_out"))]
+    phenotypes = phenotypes[phenotypes["status"].isin(USABLE_STATUSES)]  # the clade's "completed"
     models = []
     for row in phenotypes.sort_values(["generation", "model_id"]).itertuples():
         epochs = store.read_growth(row.model_id, "epochs")
